@@ -1,0 +1,38 @@
+"""The ``posturebridge`` command: one Typer app, a sub-app per part.
+
+Entry points are thin: parse flags, call one service function, render the result. Every expected
+failure is one line on stderr and a non-zero exit; a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from posturebridge.cli import ca, profiles, services
+from posturebridge.common.errors import CommandError
+
+app = typer.Typer(
+    name="posturebridge",
+    help="Device posture decides access in Microsoft Entra ID.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+services.register(app)
+app.add_typer(ca.app, name="ca")
+app.add_typer(profiles.app, name="profiles")
+
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except CommandError as exc:
+        _stderr.print(f"posturebridge: error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

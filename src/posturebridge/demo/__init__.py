@@ -1,0 +1,1 @@
+"""The demo tenant and the end-to-end story of the seed document."""

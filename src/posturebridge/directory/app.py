@@ -1,0 +1,20 @@
+"""Composition root of the directory (the Entra ID / Microsoft Graph stand-in)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from posturebridge.common.settings import Settings
+from posturebridge.common.web import service_app
+from posturebridge.directory.auth import routes as auth_routes
+from posturebridge.directory.context import Directory
+
+
+def create_app(settings: Settings, engine: Engine, directory: Directory | None = None) -> FastAPI:
+    directory = directory or Directory.build(settings, sessionmaker(engine, expire_on_commit=False))
+    app = service_app("posturebridge directory", settings, engine)
+    app.state.directory = directory
+    app.include_router(auth_routes.router(directory))
+    return app

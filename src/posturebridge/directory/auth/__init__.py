@@ -1,0 +1,1 @@
+"""The identity platform: OpenID Connect discovery, keys, the token and authorize endpoints, consent."""

@@ -1,0 +1,313 @@
+"""The token endpoint's grant types, one handler each, in a registry.
+
+``client_credentials`` (client secret or certificate), ``authorization_code`` (with PKCE) and
+``refresh_token`` (rotating). Handlers run in one database session; the route commits on success.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from posturebridge.directory.auth.clients import AuthenticatedClient, authenticate
+from posturebridge.directory.auth.errors import OAuthError, invalid_grant, invalid_scope, missing_parameter
+from posturebridge.directory.auth.resources import (
+    RequestedScopes,
+    granted_roles,
+    granted_scopes,
+    parse_scopes,
+    resolve_resource,
+)
+from posturebridge.directory.auth.tokens import (
+    AppPrincipal,
+    TokenIssuer,
+    UserPrincipal,
+    new_opaque_token,
+    token_hash,
+)
+from posturebridge.directory.models import AuthorizationCode, RefreshToken, Tenant, User
+
+REFRESH_TOKEN_LIFETIME = dt.timedelta(days=90)
+
+
+@dataclass
+class TokenRequest:
+    session: Session
+    tokens: TokenIssuer
+    tenant: Tenant
+    tenant_name: str
+    form: dict[str, str]
+    authorization: str | None
+    base_url: str
+    token_endpoints: set[str]
+    now: dt.datetime
+
+
+Grant = Callable[[TokenRequest], dict[str, Any]]
+GRANTS: dict[str, Grant] = {}
+
+
+def grant(name: str) -> Callable[[Grant], Grant]:
+    def register(handler: Grant) -> Grant:
+        GRANTS[name] = handler
+        return handler
+
+    return register
+
+
+def handle(request: TokenRequest) -> dict[str, Any]:
+    grant_type = request.form.get("grant_type")
+    if not grant_type:
+        raise missing_parameter("grant_type")
+    handler = GRANTS.get(grant_type)
+    if handler is None:
+        raise OAuthError(
+            "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+        )
+    return handler(request)
+
+
+def _authenticate(request: TokenRequest, *, allow_public: bool) -> AuthenticatedClient:
+    return authenticate(
+        request.session,
+        request.tenant,
+        request.form,
+        request.authorization,
+        request.token_endpoints,
+        request.now,
+        allow_public=allow_public,
+    )
+
+
+@grant("client_credentials")
+def client_credentials(request: TokenRequest) -> dict[str, Any]:
+    client = _authenticate(request, allow_public=False)
+    scopes = parse_scopes(request.form.get("scope"))
+    if not scopes.is_default or scopes.oidc or scopes.resource_uri is None:
+        raise invalid_scope(
+            f"The provided value for scope {request.form.get('scope')} is not valid. Client credential flows must have "
+            "a scope value with /.default suffixed to the resource identifier (application ID URI).",
+            1002012,
+        )
+    resource = resolve_resource(request.session, request.tenant.id, request.tenant_name, scopes.resource_uri)
+    token, expires_in = request.tokens.app_token(
+        base_url=request.base_url,
+        tenant_id=request.tenant.id,
+        client=AppPrincipal(
+            client.application.app_id,
+            client.service_principal.id,
+            client.service_principal.display_name,
+            client.credential_type,
+        ),
+        audience=resource.app_id,
+        roles=granted_roles(request.session, client.service_principal, resource),
+        now=request.now,
+    )
+    return {
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "ext_expires_in": expires_in,
+        "access_token": token,
+    }
+
+
+def _user_principal(user: User) -> UserPrincipal:
+    return UserPrincipal(user.id, user.user_principal_name, user.display_name)
+
+
+def _check_user(user: User | None) -> User:
+    if user is None:
+        raise invalid_grant(50034, "The user account does not exist in the directory.")
+    if not user.account_enabled:
+        raise invalid_grant(50057, "The user account is disabled.")
+    return user
+
+
+def issue_user_tokens(
+    request: TokenRequest,
+    client: AuthenticatedClient,
+    user: User,
+    scopes: RequestedScopes,
+    *,
+    nonce: str | None,
+    device_id: str | None,
+    auth_methods: list[str],
+) -> dict[str, Any]:
+    """Access token (and ID token and refresh token when asked) for ``user`` through ``client``."""
+    response: dict[str, Any] = {"token_type": "Bearer"}
+    resource_uri = scopes.resource_uri or "https://graph.microsoft.com"
+    resource = resolve_resource(request.session, request.tenant.id, request.tenant_name, resource_uri)
+    consented = granted_scopes(request.session, client.service_principal, resource, user.id)
+    if scopes.is_default or not scopes.permissions:
+        scp = consented
+    else:
+        missing = [permission for permission in scopes.permissions if permission not in consented]
+        if missing:
+            raise invalid_grant(
+                65001,
+                f"The user or administrator has not consented to use the application with ID "
+                f"'{client.application.app_id}' named '{client.application.display_name}'. Send an interactive "
+                "authorization request for this user and resource.",
+                suberror="consent_required",
+            )
+        scp = set(scopes.permissions)
+    principal = _user_principal(user)
+    token, expires_in = request.tokens.user_token(
+        base_url=request.base_url,
+        tenant_id=request.tenant.id,
+        client_id=client.application.app_id,
+        credential_type=client.credential_type,
+        user=principal,
+        audience=resource.app_id,
+        scopes=scp,
+        device_id=device_id,
+        auth_methods=auth_methods,
+        now=request.now,
+    )
+    granted = sorted(scp)
+    response.update(
+        {
+            "scope": " ".join([f"{resource_uri}/{value}" for value in granted] + sorted(scopes.oidc - {"openid"})),
+            "expires_in": expires_in,
+            "ext_expires_in": expires_in,
+            "access_token": token,
+        }
+    )
+    if "openid" in scopes.oidc:
+        response["id_token"] = request.tokens.id_token(
+            base_url=request.base_url,
+            tenant_id=request.tenant.id,
+            client_id=client.application.app_id,
+            user=principal,
+            nonce=nonce,
+            now=request.now,
+        )
+    if "offline_access" in scopes.oidc:
+        value = new_opaque_token()
+        request.session.add(
+            RefreshToken(
+                token_hash=token_hash(value),
+                tenant_id=request.tenant.id,
+                client_id=client.application.app_id,
+                user_id=user.id,
+                scope=" ".join(sorted(_scope_items(scopes))),
+                device_id=device_id,
+                auth_methods=auth_methods,
+                created_date_time=request.now,
+                expires_date_time=request.now + REFRESH_TOKEN_LIFETIME,
+            )
+        )
+        response["refresh_token"] = value
+    if request.form.get("client_info") == "1":
+        info = json.dumps({"uid": user.id, "utid": request.tenant.id}, separators=(",", ":")).encode()
+        response["client_info"] = base64.urlsafe_b64encode(info).decode().rstrip("=")
+    return response
+
+
+def _scope_items(scopes: RequestedScopes) -> set[str]:
+    prefix = f"{scopes.resource_uri}/" if scopes.resource_uri else ""
+    return {f"{prefix}{permission}" for permission in scopes.permissions} | set(scopes.oidc)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _verify_pkce(row: AuthorizationCode, verifier: str | None) -> None:
+    if row.code_challenge is None:
+        return
+    if not verifier:
+        raise invalid_grant(
+            50148,
+            "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.",
+        )
+    if row.code_challenge_method == "S256":
+        computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    else:
+        computed = verifier
+    if computed != row.code_challenge:
+        raise invalid_grant(
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        )
+
+
+@grant("authorization_code")
+def authorization_code(request: TokenRequest) -> dict[str, Any]:
+    code = request.form.get("code")
+    if not code:
+        raise missing_parameter("code")
+    client = _authenticate(request, allow_public=True)
+    row = request.session.get(AuthorizationCode, token_hash(code))
+    if row is None or row.tenant_id != request.tenant.id or row.client_id != client.application.app_id:
+        raise invalid_grant(70000, "The provided value for the 'code' parameter is not valid.")
+    if row.redeemed:
+        raise invalid_grant(
+            54005,
+            "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an "
+            "existing refresh token.",
+        )
+    if _aware(row.expires_date_time) <= request.now:
+        raise invalid_grant(
+            70008,
+            "The provided authorization code or refresh token has expired due to inactivity. Send a new "
+            "interactive authorization request for this user and resource.",
+        )
+    if request.form.get("redirect_uri") != row.redirect_uri:
+        raise invalid_grant(
+            70000,
+            "The provided value for the 'redirect_uri' is not valid. The "
+            "value must exactly match the redirect URI used to obtain the authorization code.",
+        )
+    _verify_pkce(row, request.form.get("code_verifier"))
+    row.redeemed = True
+    user = _check_user(request.session.get(User, row.user_id))
+    return issue_user_tokens(
+        request,
+        client,
+        user,
+        parse_scopes(row.scope),
+        nonce=row.nonce,
+        device_id=row.device_id,
+        auth_methods=list(row.auth_methods),
+    )
+
+
+@grant("refresh_token")
+def refresh_token(request: TokenRequest) -> dict[str, Any]:
+    value = request.form.get("refresh_token")
+    if not value:
+        raise missing_parameter("refresh_token")
+    client = _authenticate(request, allow_public=True)
+    row = request.session.get(RefreshToken, token_hash(value))
+    if row is None or row.tenant_id != request.tenant.id:
+        raise invalid_grant(9002313, "Invalid request. Request is malformed or invalid.")
+    if row.client_id != client.application.app_id:
+        raise invalid_grant(70000, "The refresh token was issued to a different client.")
+    if row.revoked:
+        raise invalid_grant(
+            50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed."
+        )
+    if _aware(row.expires_date_time) <= request.now:
+        raise invalid_grant(700082, "The refresh token has expired due to inactivity.")
+    user = _check_user(request.session.get(User, row.user_id))
+    row.revoked = True
+    requested = request.form.get("scope")
+    scopes = parse_scopes(requested) if requested else parse_scopes(row.scope)
+    scopes = RequestedScopes(scopes.resource_uri, scopes.permissions, scopes.oidc | {"offline_access"})
+    return issue_user_tokens(
+        request,
+        client,
+        user,
+        scopes,
+        nonce=None,
+        device_id=row.device_id,
+        auth_methods=list(row.auth_methods),
+    )

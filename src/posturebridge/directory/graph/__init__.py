@@ -1,0 +1,1 @@
+"""Microsoft Graph surface of the directory."""
