@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_signin_cases import COMPLIANT, NONCOMPLIANT, NOW, context, grant, policy
+from tests.unit.conditional_access.test_signin_cases import COMPLIANT, NONCOMPLIANT, NOW, context, grant, policy
 
 from posturebridge.conditional_access import Access, compile_policies
 
