@@ -1,0 +1,68 @@
+"""Microsoft Graph under ``/v1.0`` and ``/beta``: one implementation, mounted twice.
+
+Every route takes a :class:`GraphRequest` (token checked, throttled, a session). Errors of any kind in
+these paths leave as Graph's error JSON; an unknown path is 400 ``BadRequest`` "Resource not found for
+the segment '…'." as Graph answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from posturebridge.directory.context import Directory
+from posturebridge.directory.graph import audit_logs, batch, devices, directory_objects, users
+from posturebridge.directory.graph.core import GraphRequest, error_response, graph_request
+from posturebridge.directory.graph.errors import GraphError, bad_request
+
+VERSIONS = ("v1.0", "beta")
+
+
+def _context(directory: Directory, version: str) -> Callable[[Request], Iterator[GraphRequest]]:
+    def dependency(request: Request) -> Iterator[GraphRequest]:
+        yield from graph_request(directory, request, version)
+
+    return dependency
+
+
+def _is_graph_path(path: str) -> bool:
+    return any(path == f"/{version}" or path.startswith(f"/{version}/") for version in VERSIONS)
+
+
+def install(app: FastAPI, directory: Directory) -> None:
+    for version in VERSIONS:
+        api = APIRouter(prefix=f"/{version}", tags=[f"Microsoft Graph {version}"])
+        context = _context(directory, version)
+        for module in (users, devices, directory_objects, audit_logs):
+            module.register(api, context)
+        batch.register(api, context, version)
+
+        @api.api_route("/{segment:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"], include_in_schema=False)
+        def unknown(segment: str) -> JSONResponse:
+            first = segment.split("/", 1)[0].split("(", 1)[0]
+            raise GraphError(400, "BadRequest", f"Resource not found for the segment '{first}'.")
+
+        app.include_router(api)
+
+    @app.exception_handler(GraphError)
+    async def graph_error(request: Request, error: GraphError) -> JSONResponse:
+        return error_response(error, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {"loc": ("request",), "msg": "invalid"}
+        name = str(first["loc"][-1])
+        if _is_graph_path(request.url.path):
+            return error_response(bad_request(f"Invalid value specified for property '{name}'."), request)
+        return JSONResponse({"detail": error.errors()}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if _is_graph_path(request.url.path):
+            code = {405: "Request_BadRequest", 404: "Request_ResourceNotFound"}.get(error.status_code, "BadRequest")
+            return error_response(GraphError(error.status_code, code, str(error.detail)), request)
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
