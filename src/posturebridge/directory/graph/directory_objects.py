@@ -178,7 +178,7 @@ def _directory_object(ctx: GraphRequest, object_id: str) -> tuple[str, Any]:
         ("servicePrincipal", ServicePrincipal),
     )
     for kind, model in models:
-        found = ctx.session.get(model, object_id)
+        found: User | Group | Device | ServicePrincipal | None = ctx.session.get(model, object_id)
         if found is not None and found.tenant_id == tenant:
             return kind, found
     raise _missing(object_id)
