@@ -171,14 +171,12 @@ def find_group(ctx: GraphRequest, group_id: str) -> Group:
 def _directory_object(ctx: GraphRequest, object_id: str) -> tuple[str, Any]:
     """A tenant object by id, with its Graph type (user, group, device, servicePrincipal)."""
     tenant = ctx.caller.tenant_id
-    models: tuple[tuple[str, type[User | Group | Device | ServicePrincipal]], ...] = (
-        ("user", User),
-        ("group", Group),
-        ("device", Device),
-        ("servicePrincipal", ServicePrincipal),
-    )
-    for kind, model in models:
-        found: User | Group | Device | ServicePrincipal | None = ctx.session.get(model, object_id)
+    for kind, found in (
+        ("user", ctx.session.get(User, object_id)),
+        ("group", ctx.session.get(Group, object_id)),
+        ("device", ctx.session.get(Device, object_id)),
+        ("servicePrincipal", ctx.session.get(ServicePrincipal, object_id)),
+    ):
         if found is not None and found.tenant_id == tenant:
             return kind, found
     raise _missing(object_id)
