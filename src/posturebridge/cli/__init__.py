@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from posturebridge.cli import ca, profiles, services
+from posturebridge.cli import ca, directory, profiles, services
 from posturebridge.common.errors import CommandError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 services.register(app)
+app.add_typer(directory.app, name="directory")
 app.add_typer(ca.app, name="ca")
 app.add_typer(profiles.app, name="profiles")
 

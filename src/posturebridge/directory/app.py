@@ -8,8 +8,11 @@ from sqlalchemy.orm import sessionmaker
 
 from posturebridge.common.settings import Settings
 from posturebridge.common.web import service_app
+from posturebridge.directory.auth import pages as auth_pages
 from posturebridge.directory.auth import routes as auth_routes
 from posturebridge.directory.context import Directory
+from posturebridge.directory.graph import routes as graph_routes
+from posturebridge.directory.registration import routes as registration_routes
 
 
 def create_app(settings: Settings, engine: Engine, directory: Directory | None = None) -> FastAPI:
@@ -17,4 +20,7 @@ def create_app(settings: Settings, engine: Engine, directory: Directory | None =
     app = service_app("posturebridge directory", settings, engine)
     app.state.directory = directory
     app.include_router(auth_routes.router(directory))
+    graph_routes.install(app, directory)
+    app.include_router(auth_pages.router(directory))
+    app.include_router(registration_routes.router(directory))
     return app

@@ -394,3 +394,13 @@ class SignIn(Base):
     is_interactive: Mapped[bool] = mapped_column(Boolean)
     correlation_id: Mapped[str] = mapped_column(GUID)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DeviceCertificateAuthority(Base):
+    """The tenant's device CA ("MS-Organization-Access"): signs the certificates the DRS issues to devices."""
+
+    __tablename__ = "device_certificate_authorities"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    created_date_time: Mapped[dt.datetime]

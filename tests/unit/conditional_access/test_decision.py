@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit.conditional_access.test_signin_cases import COMPLIANT, NONCOMPLIANT, NOW, context, grant, policy
 
 from posturebridge.conditional_access import Access, compile_policies
+from tests.unit.conditional_access.test_signin_cases import COMPLIANT, NONCOMPLIANT, NOW, context, grant, policy
 
 
 def named(raw: dict[str, Any], name: str, **more: Any) -> dict[str, Any]:

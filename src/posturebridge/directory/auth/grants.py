@@ -1,7 +1,14 @@
 """The token endpoint's grant types, one handler each, in a registry.
 
-``client_credentials`` (client secret or certificate), ``authorization_code`` (with PKCE) and
-``refresh_token`` (rotating). Handlers run in one database session; the route commits on success.
+``client_credentials`` (client secret or certificate), ``authorization_code`` (with PKCE),
+``refresh_token`` (rotating) and ``srv_challenge`` (a device nonce, [MS-OAPXBC]). Handlers run in one
+database session; the route commits on success.
+
+A user sign-in is "from" a device when the request carries a valid ``x-ms-DeviceCredential`` proof
+(see `devices`) or when the code or refresh token remembers a device proved earlier; the access
+token then carries ``deviceid``. A remembered device that was disabled or deleted since refuses the
+refresh (AADSTS135011): Entra denies every authentication using a disabled device
+(learn.microsoft.com/entra/identity/devices/manage-stale-devices).
 """
 
 from __future__ import annotations
@@ -17,7 +24,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from posturebridge.directory.auth.clients import AuthenticatedClient, authenticate
-from posturebridge.directory.auth.errors import OAuthError, invalid_grant, invalid_scope, missing_parameter
+from posturebridge.directory.auth.devices import DeviceEvidence, device_still_valid, from_device_credential, issue_nonce
+from posturebridge.directory.auth.errors import (
+    OAuthError,
+    invalid_grant,
+    invalid_scope,
+    missing_parameter,
+    tenant_not_found,
+)
 from posturebridge.directory.auth.resources import (
     RequestedScopes,
     granted_roles,
@@ -33,6 +47,7 @@ from posturebridge.directory.auth.tokens import (
     token_hash,
 )
 from posturebridge.directory.models import AuthorizationCode, RefreshToken, Tenant, User
+from posturebridge.directory.tenants import find_tenant, user_role_template_ids
 
 REFRESH_TOKEN_LIFETIME = dt.timedelta(days=90)
 
@@ -41,13 +56,35 @@ REFRESH_TOKEN_LIFETIME = dt.timedelta(days=90)
 class TokenRequest:
     session: Session
     tokens: TokenIssuer
-    tenant: Tenant
+    tenant_row: Tenant | None  # None at /common or /organizations until a grant names its tenant
     tenant_name: str
     form: dict[str, str]
     authorization: str | None
     base_url: str
     token_endpoints: set[str]
     now: dt.datetime
+    device_credential: str | None = None
+
+    @property
+    def tenant(self) -> Tenant:
+        if self.tenant_row is None:
+            raise tenant_not_found(self.tenant_name)
+        return self.tenant_row
+
+
+MULTI_TENANT_NAMES = frozenset({"common", "organizations"})
+
+
+def tenant_for_request(session: Session, tenant_name: str, form: dict[str, str]) -> Tenant | None:
+    """The tenant a token request is for: named in the path, or for /common the one of its code or token."""
+    if tenant_name.lower() not in MULTI_TENANT_NAMES:
+        return find_tenant(session, tenant_name)
+    row: AuthorizationCode | RefreshToken | None = None
+    if form.get("code"):
+        row = session.get(AuthorizationCode, token_hash(form["code"]))
+    elif form.get("refresh_token"):
+        row = session.get(RefreshToken, token_hash(form["refresh_token"]))
+    return session.get(Tenant, row.tenant_id) if row is not None else None
 
 
 Grant = Callable[[TokenRequest], dict[str, Any]]
@@ -96,7 +133,9 @@ def client_credentials(request: TokenRequest) -> dict[str, Any]:
             "a scope value with /.default suffixed to the resource identifier (application ID URI).",
             1002012,
         )
-    resource = resolve_resource(request.session, request.tenant.id, request.tenant_name, scopes.resource_uri)
+    resource = resolve_resource(
+        request.session, request.tenant.id, request.tenant_name, scopes.resource_uri, now=request.now
+    )
     token, expires_in = request.tokens.app_token(
         base_url=request.base_url,
         tenant_id=request.tenant.id,
@@ -118,8 +157,21 @@ def client_credentials(request: TokenRequest) -> dict[str, Any]:
     }
 
 
-def _user_principal(user: User) -> UserPrincipal:
-    return UserPrincipal(user.id, user.user_principal_name, user.display_name)
+def _user_principal(session: Session, user: User) -> UserPrincipal:
+    roles = user_role_template_ids(session, user.tenant_id, user.id)
+    return UserPrincipal(user.id, user.user_principal_name, user.display_name, roles)
+
+
+def _device(request: TokenRequest, remembered: str | None) -> DeviceEvidence:
+    """The device of this sign-in: a fresh proof wins; else the device the code or token remembers."""
+    evidence = from_device_credential(
+        request.session, request.tenant.id, request.device_credential, request.token_endpoints, request.now
+    )
+    if evidence.device_id is not None or remembered is None:
+        return evidence
+    if not device_still_valid(request.session, request.tenant.id, remembered):
+        raise invalid_grant(135011, "Device used during the authentication is disabled.")
+    return DeviceEvidence(remembered, "remembered by the grant")
 
 
 def _check_user(user: User | None) -> User:
@@ -143,7 +195,7 @@ def issue_user_tokens(
     """Access token (and ID token and refresh token when asked) for ``user`` through ``client``."""
     response: dict[str, Any] = {"token_type": "Bearer"}
     resource_uri = scopes.resource_uri or "https://graph.microsoft.com"
-    resource = resolve_resource(request.session, request.tenant.id, request.tenant_name, resource_uri)
+    resource = resolve_resource(request.session, request.tenant.id, request.tenant_name, resource_uri, now=request.now)
     consented = granted_scopes(request.session, client.service_principal, resource, user.id)
     if scopes.is_default or not scopes.permissions:
         scp = consented
@@ -158,7 +210,7 @@ def issue_user_tokens(
                 suberror="consent_required",
             )
         scp = set(scopes.permissions)
-    principal = _user_principal(user)
+    principal = _user_principal(request.session, user)
     token, expires_in = request.tokens.user_token(
         base_url=request.base_url,
         tenant_id=request.tenant.id,
@@ -275,7 +327,7 @@ def authorization_code(request: TokenRequest) -> dict[str, Any]:
         user,
         parse_scopes(row.scope),
         nonce=row.nonce,
-        device_id=row.device_id,
+        device_id=_device(request, row.device_id).device_id,
         auth_methods=list(row.auth_methods),
     )
 
@@ -308,6 +360,16 @@ def refresh_token(request: TokenRequest) -> dict[str, Any]:
         user,
         scopes,
         nonce=None,
-        device_id=row.device_id,
+        device_id=_device(request, row.device_id).device_id,
         auth_methods=list(row.auth_methods),
     )
+
+
+@grant("srv_challenge")
+def srv_challenge(request: TokenRequest) -> dict[str, Any]:
+    """A nonce for a device proof: ``{"Nonce": "…"}`` ([MS-OAPXBC] 3.1.5.1.2 nonce request and response).
+
+    No client authentication, as in the protocol; at /common the nonce is good for any tenant.
+    """
+    tenant_id = request.tenant_row.id if request.tenant_row is not None else None
+    return {"Nonce": issue_nonce(request.session, tenant_id, request.now)}

@@ -8,13 +8,15 @@ resource.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from posturebridge.common.clock import utcnow
 from posturebridge.common.ids import is_guid
-from posturebridge.directory import catalog
+from posturebridge.directory import catalog, tenants
 from posturebridge.directory.auth.errors import OAuthError, invalid_scope
 from posturebridge.directory.models import (
     Application,
@@ -32,6 +34,7 @@ WELL_KNOWN_RESOURCE_URIS = {
     "https://outlook.office.com": "00000002-0000-0ff1-ce00-000000000000",
     "https://api.manage.microsoft.com": catalog.INTUNE_APP_ID,
     "https://graph.windows.net": catalog.WINDOWS_AZURE_ACTIVE_DIRECTORY_APP_ID,
+    tenants.DEVICE_REGISTRATION_SERVICE_URI: tenants.DEVICE_REGISTRATION_SERVICE_APP_ID,
 }
 
 
@@ -76,7 +79,9 @@ def parse_scopes(scope: str | None) -> RequestedScopes:
     return RequestedScopes(next(iter(resources), None), tuple(permissions), frozenset(oidc))
 
 
-def resolve_resource(session: Session, tenant_id: str, tenant_name: str, resource_uri: str) -> ServicePrincipal:
+def resolve_resource(
+    session: Session, tenant_id: str, tenant_name: str, resource_uri: str, *, now: dt.datetime | None = None
+) -> ServicePrincipal:
     """The resource's service principal in the tenant, or AADSTS500011."""
     app_id = WELL_KNOWN_RESOURCE_URIS.get(resource_uri)
     if app_id is None and is_guid(resource_uri):
@@ -91,6 +96,9 @@ def resolve_resource(session: Session, tenant_id: str, tenant_name: str, resourc
                     app_id = application.app_id
                     break
     principal = None
+    if app_id == tenants.DEVICE_REGISTRATION_SERVICE_APP_ID:
+        # Every Entra tenant has the DRS principal; tenants created before we modelled it get it now.
+        return tenants.ensure_device_registration_service(session, tenant_id, now=now or utcnow())
     if app_id is not None:
         principal = session.scalars(
             select(ServicePrincipal).where(ServicePrincipal.tenant_id == tenant_id, ServicePrincipal.app_id == app_id)

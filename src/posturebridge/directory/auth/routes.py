@@ -14,8 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from posturebridge.directory.auth.devices import DEVICE_CREDENTIAL_HEADER
 from posturebridge.directory.auth.errors import OAuthError, tenant_not_found
-from posturebridge.directory.auth.grants import TokenRequest, handle
+from posturebridge.directory.auth.grants import MULTI_TENANT_NAMES, TokenRequest, handle, tenant_for_request
 from posturebridge.directory.context import Directory
 from posturebridge.directory.models import Tenant
 from posturebridge.directory.tenants import find_tenant
@@ -132,25 +133,27 @@ def router(directory: Directory) -> APIRouter:
 
         def run() -> dict[str, Any]:
             with directory.sessions() as session:
-                found = find_tenant(session, tenant)
-                if found is None:
+                found = tenant_for_request(session, tenant, form)
+                if found is None and tenant.lower() not in MULTI_TENANT_NAMES:
                     raise tenant_not_found(tenant)
-                endpoints = {
-                    f"{base}/{found.id}/oauth2/v2.0/token",
-                    f"{base}/{tenant}/oauth2/v2.0/token",
-                    f"{directory.settings.url('directory')}/{found.id}/oauth2/v2.0/token",
-                }
+                endpoints = {f"{base}/{tenant}/oauth2/v2.0/token"}
+                if found is not None:
+                    endpoints |= {
+                        f"{base}/{found.id}/oauth2/v2.0/token",
+                        f"{directory.settings.url('directory')}/{found.id}/oauth2/v2.0/token",
+                    }
                 result = handle(
                     TokenRequest(
                         session=session,
                         tokens=directory.tokens,
-                        tenant=found,
+                        tenant_row=found,
                         tenant_name=tenant,
                         form=form,
                         authorization=request.headers.get("authorization"),
                         base_url=base,
                         token_endpoints=endpoints,
                         now=directory.clock(),
+                        device_credential=request.headers.get(DEVICE_CREDENTIAL_HEADER),
                     )
                 )
                 session.commit()

@@ -77,6 +77,10 @@ class TokenIssuer:
         key = self.keys.signing_key(now)
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
 
+    def sign(self, claims: dict[str, Any], now: dt.datetime) -> str:
+        """Any JWT this directory vouches for (sign-in tickets), signed like its tokens."""
+        return self._sign(claims, now)
+
     def _times(self, now: dt.datetime, lifetime: dt.timedelta) -> dict[str, int]:
         epoch = int(now.timestamp())
         return {"iat": epoch, "nbf": epoch, "exp": epoch + int(lifetime.total_seconds())}

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from posturebridge.directory.context import Directory
-from posturebridge.directory.graph import audit_logs, batch, devices, directory_objects, users
+from posturebridge.directory.graph import audit_logs, batch, conditional_access, devices, directory_objects, users
 from posturebridge.directory.graph.core import GraphRequest, error_response, graph_request
 from posturebridge.directory.graph.errors import GraphError, bad_request
 
@@ -37,7 +37,7 @@ def install(app: FastAPI, directory: Directory) -> None:
     for version in VERSIONS:
         api = APIRouter(prefix=f"/{version}", tags=[f"Microsoft Graph {version}"])
         context = _context(directory, version)
-        for module in (users, devices, directory_objects, audit_logs):
+        for module in (users, devices, directory_objects, audit_logs, conditional_access):
             module.register(api, context)
         batch.register(api, context, version)
 
