@@ -870,6 +870,21 @@ ROLE_TEMPLATES: tuple[RoleTemplate, ...] = (
     ),
 )
 
+EXCHANGE_ONLINE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
+# The Exchange Online delegated permission apps request to act as the user (requiredResourceAccess example in
+# learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth).
+EXCHANGE_ONLINE_DELEGATED_PERMISSIONS: tuple[PermissionScope, ...] = (
+    PermissionScope(
+        id="3b5f3d61-589b-4a3c-a359-5dd4b5ee5bd5",
+        value="EWS.AccessAsUser.All",
+        admin_consent_display_name="Access mailboxes as the signed-in user via Exchange Web Services",
+        admin_consent_description="Allows the app to have the same access to mailboxes as the signed-in user via Exchange Web Services.",
+        user_consent_display_name="Access your mailboxes",
+        user_consent_description="Allows the app to have the same access to your mailboxes as you have via Exchange Web Services.",
+        type="User",
+        source="learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth",
+    ),
+)
 INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
 WINDOWS_AZURE_ACTIVE_DIRECTORY_APP_ID = "00000002-0000-0000-c000-000000000000"
 MICROSOFT_OFFICE_APP_ID = "d3590ed6-52b3-4102-aeff-aad2292ab01c"
@@ -877,7 +892,7 @@ MICROSOFT_OFFICE_APP_ID = "d3590ed6-52b3-4102-aeff-aad2292ab01c"
 FIRST_PARTY_APPS: tuple[FirstPartyApp, ...] = (
     FirstPartyApp(MICROSOFT_GRAPH_APP_ID, "Microsoft Graph", _FIRST_PARTY_SOURCE),
     FirstPartyApp(WINDOWS_AZURE_ACTIVE_DIRECTORY_APP_ID, "Windows Azure Active Directory", _FIRST_PARTY_SOURCE),
-    FirstPartyApp("00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", _FIRST_PARTY_SOURCE),
+    FirstPartyApp(EXCHANGE_ONLINE_APP_ID, "Office 365 Exchange Online", _FIRST_PARTY_SOURCE),
     FirstPartyApp("00000003-0000-0ff1-ce00-000000000000", "Office 365 SharePoint Online", _FIRST_PARTY_SOURCE),
     FirstPartyApp("00000006-0000-0ff1-ce00-000000000000", "Microsoft Office 365 Portal", _FIRST_PARTY_SOURCE),
     FirstPartyApp("00b41c95-dab0-4487-9791-b9d2c32c80f2", "Office 365 Management", _FIRST_PARTY_SOURCE),

@@ -19,6 +19,7 @@ from posturebridge.directory.auth.keys import KeyRing
 from posturebridge.directory.auth.tokens import TokenIssuer
 from posturebridge.directory.graph.throttling import Throttler
 from posturebridge.directory.models import SigningKey, Tenant
+from posturebridge.directory.signins import PolicyCache
 
 TENANT_CACHE_SECONDS = 2.0
 
@@ -36,6 +37,7 @@ class Directory:
     keys: KeyRing
     tokens: TokenIssuer
     throttler: Throttler
+    policies: PolicyCache = field(default_factory=PolicyCache)
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     _tenants: dict[str, tuple[float, TenantSettings | None]] = field(default_factory=dict)
 

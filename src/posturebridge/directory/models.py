@@ -392,6 +392,7 @@ class SignIn(Base):
     conditional_access_status: Mapped[str] = mapped_column(String(32))
     error_code: Mapped[int] = mapped_column(Integer, default=0)
     is_interactive: Mapped[bool] = mapped_column(Boolean)
+    sign_in_event_types: Mapped[list[Any]] = mapped_column(JSON, default=list)  # beta signInEventTypes ($filter any)
     correlation_id: Mapped[str] = mapped_column(GUID)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
 

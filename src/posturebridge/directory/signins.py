@@ -103,13 +103,14 @@ class PolicyCache:
             if cached is not None and cached[0] == version:
                 return cached[1]
         policies = [
-            row.document
+            {**row.document, "id": row.id}
             for row in session.scalars(
                 select(ConditionalAccessPolicy).where(ConditionalAccessPolicy.tenant_id == tenant_id)
             )
         ]
         locations = [
-            row.document for row in session.scalars(select(NamedLocation).where(NamedLocation.tenant_id == tenant_id))
+            {**row.document, "id": row.id}
+            for row in session.scalars(select(NamedLocation).where(NamedLocation.tenant_id == tenant_id))
         ]
         compiled = compile_policies(policies, locations)
         with self._lock:
@@ -192,8 +193,9 @@ class SignInAttempt:
     incoming_token_type: str  # "none" | "refreshToken" | "primaryRefreshToken"
 
 
-def decide(session: Session, cache: PolicyCache, attempt: SignInAttempt, now: dt.datetime) -> Decision:
-    """Evaluate the tenant's policies for ``attempt`` and log the sign-in (in the caller's transaction)."""
+def decide(session: Session, cache: PolicyCache, attempt: SignInAttempt, now: dt.datetime) -> tuple[Decision, SignIn]:
+    """Evaluate the tenant's policies for ``attempt``; returns the decision and its sign-in log entry, which the
+    caller adds to the transaction that ends the sign-in (a refused sign-in is logged and changes nothing else)."""
     context = SignInContext(
         user=user_identity(session, attempt.user),
         application=ResourceApplication(
@@ -208,15 +210,12 @@ def decide(session: Session, cache: PolicyCache, attempt: SignInAttempt, now: dt
         satisfied=SatisfiedControls(mfa="mfa" in attempt.auth_methods),
     )
     decision = cache.get(session, attempt.user.tenant_id).evaluate(context, now=now)
-    log_sign_in(session, attempt, context, decision, now)
     if attempt.device is not None and decision.allowed:
         attempt.device.approximate_last_sign_in_date_time = now
-    return decision
+    return decision, sign_in_entry(attempt, context, decision, now)
 
 
-def log_sign_in(
-    session: Session, attempt: SignInAttempt, context: SignInContext, decision: Decision, now: dt.datetime
-) -> SignIn:
+def sign_in_entry(attempt: SignInAttempt, context: SignInContext, decision: Decision, now: dt.datetime) -> SignIn:
     device = attempt.device
     ca = decision.to_sign_in_log()
     document: dict[str, Any] = {
@@ -270,7 +269,7 @@ def log_sign_in(
         "clientCredentialType": "none",
         "tokenIssuerType": "AzureAD",
     }
-    row = SignIn(
+    return SignIn(
         id=document["id"],
         tenant_id=attempt.user.tenant_id,
         created_date_time=now,
@@ -281,8 +280,7 @@ def log_sign_in(
         conditional_access_status=document["conditionalAccessStatus"],
         error_code=int(ca["status"]["errorCode"]),
         is_interactive=attempt.is_interactive,
+        sign_in_event_types=document["signInEventTypes"],
         correlation_id=attempt.correlation_id,
         document=document,
     )
-    session.add(row)
-    return row

@@ -46,7 +46,11 @@ def _app_roles(app_id: str) -> tuple[catalog.AppRole, ...]:
 
 
 def _scopes(app_id: str) -> tuple[catalog.PermissionScope, ...]:
-    return catalog.DELEGATED_PERMISSIONS if app_id == catalog.MICROSOFT_GRAPH_APP_ID else ()
+    scopes = {
+        catalog.MICROSOFT_GRAPH_APP_ID: catalog.DELEGATED_PERMISSIONS,
+        catalog.EXCHANGE_ONLINE_APP_ID: catalog.EXCHANGE_ONLINE_DELEGATED_PERMISSIONS,
+    }
+    return scopes.get(app_id, ())
 
 
 class ProvisioningError(CommandError):

@@ -83,3 +83,21 @@ def invalid_scope(message: str, code: int = 70011) -> OAuthError:
 
 def invalid_grant(code: int, message: str, suberror: str | None = None) -> OAuthError:
     return OAuthError("invalid_grant", code, message, suberror=suberror)
+
+
+# OAuth error and MSAL suberror for the Conditional Access failure codes
+# (learn.microsoft.com/entra/identity-platform/reference-error-codes; suberrors as MSAL surfaces them).
+_CONDITIONAL_ACCESS_ERRORS = {
+    50076: ("interaction_required", "basic_action"),
+    50079: ("interaction_required", "basic_action"),
+    50097: ("invalid_grant", "device_authentication_failed"),
+    53000: ("invalid_grant", "additional_action"),
+    53001: ("invalid_grant", "additional_action"),
+    53002: ("invalid_grant", "additional_action"),
+    53003: ("invalid_grant", "message_only"),
+}
+
+
+def conditional_access_error(code: int, message: str) -> OAuthError:
+    error, suberror = _CONDITIONAL_ACCESS_ERRORS.get(code, ("invalid_grant", "message_only"))
+    return OAuthError(error, code, message, suberror=suberror)

@@ -17,16 +17,20 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from posturebridge.directory import signins
 from posturebridge.directory.auth.clients import AuthenticatedClient, authenticate
 from posturebridge.directory.auth.devices import DeviceEvidence, device_still_valid, from_device_credential, issue_nonce
 from posturebridge.directory.auth.errors import (
     OAuthError,
+    conditional_access_error,
     invalid_grant,
     invalid_scope,
     missing_parameter,
@@ -46,7 +50,8 @@ from posturebridge.directory.auth.tokens import (
     new_opaque_token,
     token_hash,
 )
-from posturebridge.directory.models import AuthorizationCode, RefreshToken, Tenant, User
+from posturebridge.directory.models import AuthorizationCode, Device, RefreshToken, ServicePrincipal, Tenant, User
+from posturebridge.directory.signins import PolicyCache
 from posturebridge.directory.tenants import find_tenant, user_role_template_ids
 
 REFRESH_TOKEN_LIFETIME = dt.timedelta(days=90)
@@ -64,6 +69,11 @@ class TokenRequest:
     token_endpoints: set[str]
     now: dt.datetime
     device_credential: str | None = None
+    policies: PolicyCache | None = None  # Conditional Access; None only where a caller evaluates elsewhere
+    user_agent: str | None = None
+    ip_address: str | None = None
+    msal: bool = False
+    correlation_id: str | None = None
 
     @property
     def tenant(self) -> Tenant:
@@ -174,6 +184,50 @@ def _device(request: TokenRequest, remembered: str | None) -> DeviceEvidence:
     return DeviceEvidence(remembered, "remembered by the grant")
 
 
+def _enforce_conditional_access(
+    request: TokenRequest,
+    client: AuthenticatedClient,
+    user: User,
+    resource: ServicePrincipal,
+    device_id: str | None,
+    auth_methods: list[str],
+    interactive: bool,
+    incoming_token_type: str,
+) -> None:
+    """Decide the sign-in by the tenant's CA policies; a refusal is logged, everything else rolled back."""
+    assert request.policies is not None
+    device = (
+        request.session.scalars(
+            select(Device).where(Device.tenant_id == request.tenant.id, Device.device_id == device_id)
+        ).first()
+        if device_id
+        else None
+    )
+    attempt = signins.SignInAttempt(
+        user=user,
+        client_app_id=client.application.app_id,
+        client_display_name=client.application.display_name,
+        resource=resource,
+        device=device,
+        user_agent=request.user_agent,
+        ip_address=request.ip_address,
+        is_interactive=interactive,
+        msal=request.msal,
+        auth_methods=tuple(auth_methods),
+        correlation_id=request.correlation_id or str(uuid.uuid4()),
+        protocol="oAuth2",
+        incoming_token_type=incoming_token_type,
+    )
+    decision, entry = signins.decide(request.session, request.policies, attempt, request.now)
+    if decision.allowed:
+        request.session.add(entry)
+        return
+    request.session.rollback()
+    request.session.add(entry)
+    request.session.commit()
+    raise conditional_access_error(decision.error_code, decision.failure_reason)
+
+
 def _check_user(user: User | None) -> User:
     if user is None:
         raise invalid_grant(50034, "The user account does not exist in the directory.")
@@ -191,8 +245,11 @@ def issue_user_tokens(
     nonce: str | None,
     device_id: str | None,
     auth_methods: list[str],
+    interactive: bool = False,
+    incoming_token_type: str = "none",
 ) -> dict[str, Any]:
-    """Access token (and ID token and refresh token when asked) for ``user`` through ``client``."""
+    """Access token (and ID token and refresh token when asked) for ``user`` through ``client``, once the tenant's
+    Conditional Access policies allow the sign-in (every sign-in is logged, refused ones too)."""
     response: dict[str, Any] = {"token_type": "Bearer"}
     resource_uri = scopes.resource_uri or "https://graph.microsoft.com"
     resource = resolve_resource(request.session, request.tenant.id, request.tenant_name, resource_uri, now=request.now)
@@ -210,6 +267,10 @@ def issue_user_tokens(
                 suberror="consent_required",
             )
         scp = set(scopes.permissions)
+    if request.policies is not None:
+        _enforce_conditional_access(
+            request, client, user, resource, device_id, auth_methods, interactive, incoming_token_type
+        )
     principal = _user_principal(request.session, user)
     token, expires_in = request.tokens.user_token(
         base_url=request.base_url,
@@ -329,6 +390,7 @@ def authorization_code(request: TokenRequest) -> dict[str, Any]:
         nonce=row.nonce,
         device_id=_device(request, row.device_id).device_id,
         auth_methods=list(row.auth_methods),
+        interactive=True,
     )
 
 
@@ -362,6 +424,7 @@ def refresh_token(request: TokenRequest) -> dict[str, Any]:
         nonce=None,
         device_id=_device(request, row.device_id).device_id,
         auth_methods=list(row.auth_methods),
+        incoming_token_type="refreshToken",
     )
 
 

@@ -154,6 +154,11 @@ def router(directory: Directory) -> APIRouter:
                         token_endpoints=endpoints,
                         now=directory.clock(),
                         device_credential=request.headers.get(DEVICE_CREDENTIAL_HEADER),
+                        policies=directory.policies,
+                        user_agent=request.headers.get("user-agent"),
+                        ip_address=request.client.host if request.client else None,
+                        msal="x-client-sku" in request.headers,
+                        correlation_id=request.headers.get("client-request-id"),
                     )
                 )
                 session.commit()

@@ -66,7 +66,7 @@ SIGN_IN_CATALOGUE = ResourceCatalogue.bind(
         "resourceId": _s.document["resourceId"].as_string(),
         "deviceDetail/isCompliant": _s.document["deviceDetail"]["isCompliant"].as_boolean(),
         "deviceDetail/isManaged": _s.document["deviceDetail"]["isManaged"].as_boolean(),
-        "signInEventTypes": JsonArray(_s.document["signInEventTypes"]),
+        "signInEventTypes": JsonArray(_s.sign_in_event_types),
     },
 )
 BETA_ONLY_SIGN_IN = (
