@@ -258,6 +258,12 @@ def sign_in_entry(attempt: SignInAttempt, context: SignInContext, decision: Deci
             "geoCoordinates": {"altitude": None, "latitude": None, "longitude": None},
         },
         "appliedConditionalAccessPolicies": ca["appliedConditionalAccessPolicies"],
+        "processingTimeInMilliseconds": 0,
+        "tokenIssuerName": "",
+        "networkLocationDetails": [],
+        "authenticationDetails": [],
+        "authenticationProcessingDetails": [],
+        "riskEventTypes": [],
         # beta-only properties
         "signInEventTypes": ["interactiveUser" if attempt.is_interactive else "nonInteractiveUser"],
         "authenticationRequirement": "multiFactorAuthentication"

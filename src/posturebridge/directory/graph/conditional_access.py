@@ -70,6 +70,11 @@ SIGN_IN_CATALOGUE = ResourceCatalogue.bind(
     },
 )
 BETA_ONLY_SIGN_IN = (
+    "networkLocationDetails",
+    "authenticationDetails",
+    "authenticationProcessingDetails",
+    "tokenIssuerName",
+    "processingTimeInMilliseconds",
     "signInEventTypes",
     "authenticationRequirement",
     "authenticationProtocol",

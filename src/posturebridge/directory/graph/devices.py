@@ -9,6 +9,7 @@ leaves a directory audit entry (Core Directory / Device).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -134,6 +135,45 @@ def render(device: Device, *, beta: bool = False) -> dict[str, Any]:
     if beta:
         item.update({"hostnames": [], "kind": None, "name": None, "platform": None, "status": None, "domainName": None})
     return item
+
+
+def columns_from_graph(document: dict[str, Any]) -> dict[str, Any]:
+    """Device columns from a Graph device object (an export from a real tenant, or a docs sample)."""
+
+    def moment(name: str) -> dt.datetime | None:
+        value = document.get(name)
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+
+    attributes = {key: value for key, value in (document.get("extensionAttributes") or {}).items() if value is not None}
+    return {
+        "id": document["id"],
+        "device_id": document["deviceId"],
+        "display_name": document.get("displayName") or "",
+        "account_enabled": document.get("accountEnabled", True),
+        "operating_system": document.get("operatingSystem"),
+        "operating_system_version": document.get("operatingSystemVersion"),
+        "trust_type": document.get("trustType"),
+        "is_compliant": document.get("isCompliant"),
+        "is_managed": document.get("isManaged"),
+        "is_rooted": document.get("isRooted"),
+        "mdm_app_id": document.get("mdmAppId"),
+        "management_type": document.get("managementType"),
+        "device_ownership": document.get("deviceOwnership"),
+        "enrollment_type": document.get("enrollmentType"),
+        "enrollment_profile_name": document.get("enrollmentProfileName"),
+        "device_category": document.get("deviceCategory"),
+        "manufacturer": document.get("manufacturer"),
+        "model": document.get("model"),
+        "profile_type": document.get("profileType"),
+        "registration_date_time": moment("registrationDateTime"),
+        "approximate_last_sign_in_date_time": moment("approximateLastSignInDateTime"),
+        "compliance_expiration_date_time": moment("complianceExpirationDateTime"),
+        "created_date_time": moment("createdDateTime") or moment("registrationDateTime"),
+        "extension_attributes": attributes,
+        "physical_ids": list(document.get("physicalIds") or []),
+        "system_labels": list(document.get("systemLabels") or []),
+        "alternative_security_ids": list(document.get("alternativeSecurityIds") or []),
+    }
 
 
 def _tenant_devices(ctx: GraphRequest) -> Select[Any]:
