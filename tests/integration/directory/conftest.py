@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,6 +72,7 @@ class DirectoryServer:
     ssl_context: ssl.SSLContext
     directory: Directory
     clock: AdjustableClock
+    app: FastAPI
 
     def session(self) -> AbstractContextManager[Session]:
         return unit_of_work(self.directory.sessions)
@@ -120,7 +122,9 @@ def directory_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Direc
             raise RuntimeError("the directory did not start")
         time.sleep(0.02)
     try:
-        yield DirectoryServer(f"https://127.0.0.1:{port}", tls.ca_cert, client_context(tls.ca_cert), directory, clock)
+        yield DirectoryServer(
+            f"https://127.0.0.1:{port}", tls.ca_cert, client_context(tls.ca_cert), directory, clock, app
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -165,6 +169,11 @@ class SeededTenant:
 
 @pytest.fixture
 def tenant(directory_server: DirectoryServer) -> SeededTenant:
+    return seed_tenant(directory_server)
+
+
+def seed_tenant(directory_server: DirectoryServer) -> SeededTenant:
+    """A new tenant with an administrator, a user, a disabled user, a confidential and a public client."""
     prefix = f"t{uuid.uuid4().hex[:12]}"
     domain = f"{prefix}.example"
     now = utcnow()
