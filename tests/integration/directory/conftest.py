@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from posturebridge.common.clock import utcnow

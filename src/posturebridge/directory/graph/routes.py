@@ -49,9 +49,10 @@ def _describe_odata(api: APIRouter) -> None:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         extra: dict[str, Any] = dict(route.openapi_extra or {})
-        if "GET" in route.methods:
+        methods = route.methods or set()
+        if "GET" in methods:
             extra["parameters"] = ODATA_PARAMETERS
-        if route.methods & {"POST", "PATCH"}:
+        if methods & {"POST", "PATCH"}:
             extra["requestBody"] = JSON_BODY
         route.openapi_extra = extra
 
