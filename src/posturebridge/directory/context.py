@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from posturebridge.common.cache import TtlCache
 from posturebridge.common.clock import utcnow
 from posturebridge.common.settings import Settings
+from posturebridge.directory.auth.grants import APP_GRANT_SECONDS, AppGrant
 from posturebridge.directory.auth.keys import KeyRing
 from posturebridge.directory.auth.tokens import TokenIssuer
 from posturebridge.directory.graph.throttling import Throttler
@@ -38,6 +40,7 @@ class Directory:
     tokens: TokenIssuer
     throttler: Throttler
     policies: PolicyCache = field(default_factory=PolicyCache)
+    app_grants: TtlCache[AppGrant] = field(default_factory=lambda: TtlCache(APP_GRANT_SECONDS))
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     _tenants: dict[str, tuple[float, TenantSettings | None]] = field(default_factory=dict)
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from posturebridge.common.cache import TtlCache
 from posturebridge.directory import signins
 from posturebridge.directory.auth.clients import AuthenticatedClient, authenticate
 from posturebridge.directory.auth.devices import DeviceEvidence, device_still_valid, from_device_credential, issue_nonce
@@ -74,6 +75,7 @@ class TokenRequest:
     ip_address: str | None = None
     msal: bool = False
     correlation_id: str | None = None
+    app_grants: TtlCache[AppGrant] | None = None
 
     @property
     def tenant(self) -> Tenant:
@@ -133,6 +135,58 @@ def _authenticate(request: TokenRequest, *, allow_public: bool) -> Authenticated
     )
 
 
+@dataclass(frozen=True)
+class AppGrant:
+    """What a successful client-credentials request decided, reused for a few seconds by the same secret."""
+
+    tenant_id: str
+    client: AppPrincipal
+    audience: str
+    roles: tuple[str, ...]
+
+
+# A new secret, a revoked secret or a changed grant takes effect within this many seconds on every directory
+# process (Entra itself documents propagation delays of minutes); the signature is fresh on every token.
+APP_GRANT_SECONDS = 5.0
+
+
+def _app_grant_key(tenant_name: str, form: dict[str, str], authorization: str | None) -> tuple[str, ...] | None:
+    secret = form.get("client_secret")
+    if not secret or authorization or form.get("grant_type") != "client_credentials":
+        return None
+    return (
+        tenant_name.lower(),
+        form.get("client_id", ""),
+        hashlib.sha256(secret.encode()).hexdigest(),
+        form.get("scope", ""),
+    )
+
+
+def cached_app_token(
+    cache: TtlCache[AppGrant],
+    tokens: TokenIssuer,
+    tenant_name: str,
+    form: dict[str, str],
+    authorization: str | None,
+    base_url: str,
+    now: dt.datetime,
+) -> dict[str, Any] | None:
+    """The client-credentials response, signed now, when the same secret was checked a moment ago."""
+    key = _app_grant_key(tenant_name, form, authorization)
+    found = cache.get(key) if key is not None else None
+    if found is None:
+        return None
+    token, expires_in = tokens.app_token(
+        base_url=base_url,
+        tenant_id=found.tenant_id,
+        client=found.client,
+        audience=found.audience,
+        roles=found.roles,
+        now=now,
+    )
+    return {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in, "access_token": token}
+
+
 @grant("client_credentials")
 def client_credentials(request: TokenRequest) -> dict[str, Any]:
     client = _authenticate(request, allow_public=False)
@@ -146,19 +200,24 @@ def client_credentials(request: TokenRequest) -> dict[str, Any]:
     resource = resolve_resource(
         request.session, request.tenant.id, request.tenant_name, scopes.resource_uri, now=request.now
     )
+    principal = AppPrincipal(
+        client.application.app_id,
+        client.service_principal.id,
+        client.service_principal.display_name,
+        client.credential_type,
+    )
+    roles = tuple(granted_roles(request.session, client.service_principal, resource))
     token, expires_in = request.tokens.app_token(
         base_url=request.base_url,
         tenant_id=request.tenant.id,
-        client=AppPrincipal(
-            client.application.app_id,
-            client.service_principal.id,
-            client.service_principal.display_name,
-            client.credential_type,
-        ),
+        client=principal,
         audience=resource.app_id,
-        roles=granted_roles(request.session, client.service_principal, resource),
+        roles=roles,
         now=request.now,
     )
+    key = _app_grant_key(request.tenant_name, request.form, request.authorization)
+    if request.app_grants is not None and key is not None:
+        request.app_grants.put(key, AppGrant(request.tenant.id, principal, resource.app_id, roles))
     return {
         "token_type": "Bearer",
         "expires_in": expires_in,

@@ -16,7 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from posturebridge.directory.auth.devices import DEVICE_CREDENTIAL_HEADER
 from posturebridge.directory.auth.errors import OAuthError, tenant_not_found
-from posturebridge.directory.auth.grants import MULTI_TENANT_NAMES, TokenRequest, handle, tenant_for_request
+from posturebridge.directory.auth.grants import (
+    MULTI_TENANT_NAMES,
+    TokenRequest,
+    cached_app_token,
+    handle,
+    tenant_for_request,
+)
 from posturebridge.directory.context import Directory
 from posturebridge.directory.models import Tenant
 from posturebridge.directory.tenants import find_tenant
@@ -132,6 +138,17 @@ def router(directory: Directory) -> APIRouter:
         base = base_url(request)
 
         def run() -> dict[str, Any]:
+            cached = cached_app_token(
+                directory.app_grants,
+                directory.tokens,
+                tenant,
+                form,
+                request.headers.get("authorization"),
+                base,
+                directory.clock(),
+            )
+            if cached is not None:
+                return cached
             with directory.sessions() as session:
                 found = tenant_for_request(session, tenant, form)
                 if found is None and tenant.lower() not in MULTI_TENANT_NAMES:
@@ -159,6 +176,7 @@ def router(directory: Directory) -> APIRouter:
                         ip_address=request.client.host if request.client else None,
                         msal="x-client-sku" in request.headers,
                         correlation_id=request.headers.get("client-request-id"),
+                        app_grants=directory.app_grants,
                     )
                 )
                 session.commit()

@@ -22,6 +22,7 @@ from typing import Any
 
 import jwt
 
+from posturebridge.common.cache import TtlCache
 from posturebridge.directory.auth.keys import ACCESS_TOKEN_LIFETIME, KeyRing
 
 GRAPH_AUDIENCES = frozenset(
@@ -72,6 +73,9 @@ class TokenIssuer:
 
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
+        # Validated tokens: clients reuse an access token for its lifetime, so most Graph calls skip the
+        # signature check. An entry never outlives the token's exp (checked again on every hit).
+        self._validated: TtlCache[dict[str, Any]] = TtlCache(ttl=ACCESS_TOKEN_LIFETIME.total_seconds())
 
     def _sign(self, claims: dict[str, Any], now: dt.datetime) -> str:
         key = self.keys.signing_key(now)
@@ -184,6 +188,13 @@ class TokenIssuer:
 
     def validate(self, token: str, *, audiences: frozenset[str], now: dt.datetime) -> dict[str, Any]:
         """The claims of a token this directory issued for one of ``audiences``; :class:`InvalidToken` otherwise."""
+        cached = self._validated.get((token, audiences))
+        if cached is not None:
+            if cached["exp"] <= now.timestamp():
+                raise InvalidToken("Lifetime validation failed, the token is expired.")
+            if cached["nbf"] > now.timestamp():
+                raise InvalidToken("the token is not yet valid")
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -210,6 +221,7 @@ class TokenIssuer:
             raise InvalidToken("Invalid audience.")
         if not str(claims["iss"]).endswith(f"/{claims['tid']}/v2.0"):
             raise InvalidToken("the token's issuer does not match its tenant")
+        self._validated.put((token, audiences), claims, ttl=max(0.0, claims["exp"] - now.timestamp()))
         return claims
 
 
