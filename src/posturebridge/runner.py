@@ -129,10 +129,22 @@ class Child:
 
 
 class Supervisor:
-    """Starts the three services as child processes and stops them together."""
+    """Starts services as child processes (``workers`` per part, sharing the part's listening socket) and
+    stops them together."""
 
-    def __init__(self, settings: Settings, *, before_start: Callable[[Settings], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        parts: tuple[Part, ...] = PARTS,
+        workers: int = 1,
+        before_start: Callable[[Settings], None] | None = None,
+    ) -> None:
+        if workers < 1:
+            raise StartupError("--workers must be at least 1")
         self.settings = settings
+        self.parts = parts
+        self.workers = workers
         self.before_start = before_start
         self.children: list[Child] = []
         self._stopping = False
@@ -140,15 +152,15 @@ class Supervisor:
     def start(self, on_ready: Callable[[list[Child]], None] | None = None) -> int:
         settings = self.settings
         check_data_dir(settings.data_dir)
-        sockets = [bind_socket(settings.host, settings.port(part), part) for part in PARTS]
+        sockets = [bind_socket(settings.host, settings.port(part), part) for part in self.parts]
         try:
-            for part in PARTS:
+            for part in self.parts:
                 prepare_database(settings, part).dispose()
                 tls_paths(settings, part)
             if self.before_start is not None:
                 self.before_start(settings)
-            for part, sock in zip(PARTS, sockets, strict=True):
-                self.children.append(self._spawn(part, sock))
+            for part, sock in zip(self.parts, sockets, strict=True):
+                self.children.extend(self._spawn(part, sock) for _ in range(self.workers))
         finally:
             for sock in sockets:
                 sock.close()
@@ -185,10 +197,11 @@ class Supervisor:
         return Child(part, process, settings.url(part))
 
     def _wait_ready(self) -> None:
-        verify = client_context(self.settings.ca_bundle) if self.settings.directory_tls else True
+        tls = self.settings.directory_tls and "directory" in self.parts
+        verify = client_context(self.settings.ca_bundle) if tls else True
         deadline = time.monotonic() + READY_TIMEOUT_S
         with httpx.Client(verify=verify, timeout=2.0, trust_env=False) as client:
-            for child in self.children:
+            for child in {child.part: child for child in self.children}.values():
                 while True:
                     if self._stopping:
                         raise StartupError("stopped before the services were ready")

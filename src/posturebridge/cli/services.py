@@ -73,10 +73,13 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port (default: the part's default port).")] = None,
         data_dir: DataDirOption = None,
         fd: Annotated[int | None, typer.Option(hidden=True, help="Listen on this inherited socket.")] = None,
+        workers: Annotated[int, typer.Option(help="Processes sharing the port (one per core is typical).")] = 1,
     ) -> None:
         """Run one service alone (this is how the services scale out)."""
         name = next((candidate for candidate in PARTS if candidate == part), None)
         if name is None:
             raise StartupError(f"unknown service {part!r}; choose one of: {', '.join(PARTS)}")
         settings = load_settings(host=host, data_dir=data_dir, **{f"{name}_port": port})
+        if workers > 1 and fd is None:
+            raise typer.Exit(Supervisor(settings, parts=(name,), workers=workers).start())
         serve(settings, name, fd=fd)
