@@ -59,7 +59,7 @@ def _children_of(pid: int) -> list[int]:
     return children
 
 
-def _wait_healthy(urls: list[str], ca: Path, process: subprocess.Popen[str], timeout: float = 20.0) -> None:
+def _wait_healthy(urls: list[str], ca: Path, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while any(url.startswith("https") for url in urls) and not ca.exists():
         assert process.poll() is None, process.communicate()[1]

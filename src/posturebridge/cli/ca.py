@@ -1,4 +1,5 @@
-"""``posturebridge ca``: offline what-if and lint over exported Conditional Access policies.
+"""``posturebridge ca``: offline what-if and lint over exported Conditional Access policies, and export /
+import of a tenant's policies through Graph.
 
 Thin edge: parse arguments, call the conditional_access service functions, render. Bad input is
 one line on stderr and exit code 2; never a traceback.
@@ -15,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from posturebridge.cli.graph_access import GraphSession, GraphTarget
+from posturebridge.common.errors import CommandError
 from posturebridge.conditional_access import DirectorySnapshot, DocumentError, lint_policies
 from posturebridge.conditional_access.whatif import (
     PolicySource,
@@ -165,3 +168,95 @@ def lint(
         console.print(table)
     if source.file_errors or any(f.severity == "error" for f in findings):
         raise typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------ export / import through Graph
+
+READ_ONLY_FIELDS = ("id", "createdDateTime", "modifiedDateTime", "deletedDateTime", "@odata.context")
+
+
+def _graph_target(
+    demo: Path | None,
+    authority: str | None,
+    graph_url: str,
+    client_id: str | None,
+    client_secret: str | None,
+    ca_bundle: str | None,
+) -> GraphTarget:
+    if demo is not None:
+        return GraphTarget.from_demo(demo)
+    if not (authority and client_id and client_secret):
+        raise CommandError("give --demo DEMO_JSON, or --authority, --client-id and --client-secret")
+    return GraphTarget(authority, graph_url, client_id, client_secret, ca_bundle)
+
+
+def _file_name(item: dict[str, Any]) -> str:
+    name = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in str(item.get("displayName", "policy")))
+    return f"{name.strip()[:80]}-{item['id']}.json"
+
+
+DemoOption = Annotated[Path | None, typer.Option("--demo", help="demo.json of a local posturebridge")]
+AuthorityOption = Annotated[str | None, typer.Option("--authority", help="https://login.microsoftonline.com/TENANT")]
+GraphOption = Annotated[str, typer.Option("--graph-url", help="Graph base URL")]
+ClientIdOption = Annotated[str | None, typer.Option("--client-id", help="app with Policy.Read.All")]
+SecretOption = Annotated[str | None, typer.Option("--client-secret", envvar="POSTUREBRIDGE_CLIENT_SECRET")]
+CaBundleOption = Annotated[str | None, typer.Option("--ca-bundle", help="CA file to trust (local directory)")]
+
+
+@app.command("export")
+def export_policies(
+    to: Annotated[Path, typer.Option("--to", help="folder to write policies/ and namedLocations/ into")],
+    demo: DemoOption = None,
+    authority: AuthorityOption = None,
+    graph_url: GraphOption = "https://graph.microsoft.com/v1.0",
+    client_id: ClientIdOption = None,
+    client_secret: SecretOption = None,
+    ca_bundle: CaBundleOption = None,
+) -> None:
+    """Write every CA policy and named location of a tenant (the local directory or real Graph) to files."""
+    target = _graph_target(demo, authority, graph_url, client_id, client_secret, ca_bundle)
+    with GraphSession(target) as graph:
+        locations = list(graph.list("/identity/conditionalAccess/namedLocations"))
+        policies = list(graph.list("/identity/conditionalAccess/policies"))
+    for folder, items in (("namedLocations", locations), ("policies", policies)):
+        (to / folder).mkdir(parents=True, exist_ok=True)
+        for item in items:
+            (to / folder / _file_name(item)).write_text(json.dumps(item, indent=2) + "\n")
+    typer.echo(f"exported {len(policies)} policies and {len(locations)} named locations to {to}")
+
+
+@app.command("import")
+def import_policies(
+    source: Annotated[Path, typer.Argument(help="folder written by `ca export` (policies/, namedLocations/)")],
+    demo: DemoOption = None,
+    authority: AuthorityOption = None,
+    graph_url: GraphOption = "https://graph.microsoft.com/v1.0",
+    client_id: ClientIdOption = None,
+    client_secret: SecretOption = None,
+    ca_bundle: CaBundleOption = None,
+) -> None:
+    """Create the exported named locations and policies in a tenant; location ids in policies are remapped."""
+    try:
+        locations = [load_json_argument(str(path)) for path in sorted((source / "namedLocations").glob("*.json"))]
+        policies = [load_json_argument(str(path)) for path in sorted((source / "policies").glob("*.json"))]
+    except (DocumentError, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CommandError(f"cannot read {source}: {exc}") from None
+    if not policies and not locations:
+        raise CommandError(f"{source} has no policies/*.json or namedLocations/*.json")
+    target = _graph_target(demo, authority, graph_url, client_id, client_secret, ca_bundle)
+    remap: dict[str, str] = {}
+    with GraphSession(target) as graph:
+        for location in locations:
+            created = graph.post(
+                "/identity/conditionalAccess/namedLocations",
+                {k: v for k, v in location.items() if k not in READ_ONLY_FIELDS},
+            )
+            remap[str(location.get("id"))] = str(created["id"])
+        for policy in policies:
+            body = json.loads(json.dumps({k: v for k, v in policy.items() if k not in READ_ONLY_FIELDS}))
+            for key in ("includeLocations", "excludeLocations"):
+                ids = ((body.get("conditions") or {}).get("locations") or {}).get(key)
+                if ids:
+                    body["conditions"]["locations"][key] = [remap.get(i, i) for i in ids]
+            graph.post("/identity/conditionalAccess/policies", body)
+    typer.echo(f"imported {len(policies)} policies and {len(locations)} named locations")
