@@ -21,15 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import httpx
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from posturebridge.common.database import make_engine, migrate
 from posturebridge.common.errors import StartupError
 from posturebridge.common.settings import PARTS, Part, Settings
 from posturebridge.common.tls import client_context, ensure_tls
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -197,6 +199,8 @@ class Supervisor:
         return Child(part, process, settings.url(part))
 
     def _wait_ready(self) -> None:
+        import httpx
+
         tls = self.settings.directory_tls and "directory" in self.parts
         verify = client_context(self.settings.ca_bundle) if tls else True
         deadline = time.monotonic() + READY_TIMEOUT_S

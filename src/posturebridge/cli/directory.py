@@ -26,7 +26,7 @@ from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.errors import CommandError
 from posturebridge.directory import catalog, tenants
 from posturebridge.directory.auth import keys
-from posturebridge.directory.graph.core import throttling_config
+from posturebridge.directory.graph.throttling import throttling_config
 from posturebridge.directory.models import Domain, Group, GroupMember, SubscribedSku, Tenant, User, UserLicense
 from posturebridge.directory.secrets import new_password
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msal
 
 from posturebridge.common.errors import CommandError
 
@@ -48,6 +47,8 @@ class GraphSession:
     """httpx client with a bearer token; raises CommandError with Graph's error message on failure."""
 
     def __init__(self, target: GraphTarget) -> None:
+        import msal  # half a second to import; only the export and import commands need it
+
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
         )

@@ -11,12 +11,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -24,6 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posturebridge.common.errors import StartupError
 from posturebridge.common.settings import Part
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,8 @@ def check_reachable(engine: Engine, part: Part) -> None:
 
 
 def _alembic_config(part: Part, engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     location = resources.files("posturebridge") / part / "migrations"
     config.set_main_option("script_location", str(location))
@@ -85,6 +86,8 @@ def _alembic_config(part: Part, engine: Engine) -> Config:
 
 
 def current_revision(engine: Engine, part: Part) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": f"alembic_version_{part}"})
         return context.get_current_revision()
@@ -92,6 +95,10 @@ def current_revision(engine: Engine, part: Part) -> str | None:
 
 def migrate(engine: Engine, part: Part) -> str:
     """Bring ``part``'s schema to the newest revision; refuse a schema newer than this code."""
+    # Alembic is imported on first use: it costs half a second, and most commands never migrate.
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     check_reachable(engine, part)
     config = _alembic_config(part, engine)
     script = ScriptDirectory.from_config(config)

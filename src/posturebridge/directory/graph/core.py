@@ -22,15 +22,7 @@ from sqlalchemy.orm import Session
 from posturebridge.directory.auth.tokens import GRAPH_AUDIENCES, InvalidToken
 from posturebridge.directory.context import Directory
 from posturebridge.directory.graph.errors import GraphError, access_denied
-from posturebridge.directory.graph.throttling import (
-    FaultInjection,
-    Limit,
-    Limits,
-    TenantSize,
-    TenantThrottling,
-    ThrottleMode,
-    Throttler,
-)
+from posturebridge.directory.graph.throttling import Throttler, throttling_config
 
 GRAPH_ROOT = "https://graph.microsoft.com"
 
@@ -89,31 +81,6 @@ def authenticate(directory: Directory, request: Request) -> Caller:
         scopes=frozenset(str(claims.get("scp", "")).split()),
         user_id=str(user_id) if user_id else None,
         ip_address=client.host if client else None,
-    )
-
-
-def throttling_config(document: dict[str, Any]) -> TenantThrottling:
-    """A tenant's throttling settings from its stored document; no document means throttling off.
-
-    Document: ``{"mode": "off|documented|custom", "size": "S|M|L", "custom": {limit: [count, seconds]},
-    "faults": {"rate": 0.2, "statuses": [429, 503], "retryAfter": 1}}``.
-    """
-    mode = ThrottleMode(document.get("mode", ThrottleMode.OFF.value))
-    faults = document.get("faults")
-    custom = document.get("custom")
-    return TenantThrottling(
-        mode=mode,
-        size=TenantSize(document.get("size", "S")),
-        custom=Limits(**{name: Limit(int(count), float(seconds)) for name, (count, seconds) in custom.items()})
-        if custom
-        else None,
-        faults=FaultInjection(
-            rate=float(faults["rate"]),
-            statuses=tuple(int(status) for status in faults.get("statuses", (429, 500, 503, 504))),
-            retry_after=int(faults.get("retryAfter", 1)),
-        )
-        if faults
-        else None,
     )
 
 

@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 
 from posturebridge.directory.graph.errors import GraphError, too_many_requests
 
@@ -466,3 +466,28 @@ class Throttler:
 
 def _percentage(usage: float) -> str:
     return f"{min(max(usage, 0.8), 1.8):.2f}"
+
+
+def throttling_config(document: Mapping[str, Any]) -> TenantThrottling:
+    """A tenant's throttling settings from its stored document; no document means throttling off.
+
+    Document: ``{"mode": "off|documented|custom", "size": "S|M|L", "custom": {limit: [count, seconds]},
+    "faults": {"rate": 0.2, "statuses": [429, 503], "retryAfter": 1}}``.
+    """
+    mode = ThrottleMode(document.get("mode", ThrottleMode.OFF.value))
+    faults = document.get("faults")
+    custom = document.get("custom")
+    return TenantThrottling(
+        mode=mode,
+        size=TenantSize(document.get("size", "S")),
+        custom=Limits(**{name: Limit(int(count), float(seconds)) for name, (count, seconds) in custom.items()})
+        if custom
+        else None,
+        faults=FaultInjection(
+            rate=float(faults["rate"]),
+            statuses=tuple(int(status) for status in faults.get("statuses", (429, 500, 503, 504))),
+            retry_after=int(faults.get("retryAfter", 1)),
+        )
+        if faults
+        else None,
+    )
