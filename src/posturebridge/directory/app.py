@@ -12,6 +12,7 @@ from posturebridge.directory.auth import pages as auth_pages
 from posturebridge.directory.auth import routes as auth_routes
 from posturebridge.directory.context import Directory
 from posturebridge.directory.graph import routes as graph_routes
+from posturebridge.directory.intune import routes as intune_routes
 from posturebridge.directory.registration import routes as registration_routes
 
 
@@ -21,6 +22,7 @@ def create_app(settings: Settings, engine: Engine, directory: Directory | None =
     app.state.directory = directory
     app.include_router(auth_routes.router(directory))
     graph_routes.install(app, directory)
+    intune_routes.install(app, directory)
     app.include_router(auth_pages.router(directory))
     app.include_router(registration_routes.router(directory))
     return app

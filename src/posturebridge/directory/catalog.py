@@ -912,6 +912,7 @@ FIRST_PARTY_APPS: tuple[FirstPartyApp, ...] = (
 
 # Service plans as the licensing reference lists them for each SKU row.
 _AAD_PREMIUM_PLAN = ServicePlan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM", "Microsoft Entra ID P1")
+_INTUNE_A_PLAN = ServicePlan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A", "Microsoft Intune")
 _AAD_PREMIUM_P2_PLAN = ServicePlan("eec0eb4f-6444-4f95-aba0-50c24d67f998", "AAD_PREMIUM_P2", "Microsoft Entra ID P2")
 _ENTRA_ID_ROW_PLANS = (
     ServicePlan("932ad362-64a8-4783-9106-97849a1a30b9", "ADALLOM_S_DISCOVERY", "CLOUD APP SECURITY DISCOVERY"),
@@ -1039,6 +1040,14 @@ SKUS: tuple[Sku, ...] = (
         sku_part_number="SPE_E3",
         product_name="Microsoft 365 E3",
         service_plans=_SPE_E3_PLANS,
+        source=_LICENSING_SOURCE,
+    ),
+    # Row "Intune | INTUNE_A | 061f9ace-… | INTUNE_A (c1ec4a95-…)" of the same reference.
+    Sku(
+        sku_id="061f9ace-7d42-4136-88ac-31dc755f143f",
+        sku_part_number="INTUNE_A",
+        product_name="Intune",
+        service_plans=(_INTUNE_A_PLAN,),
         source=_LICENSING_SOURCE,
     ),
 )

@@ -405,3 +405,103 @@ class DeviceCertificateAuthority(Base):
     certificate_pem: Mapped[str] = mapped_column(Text)
     private_key_pem: Mapped[str] = mapped_column(Text)
     created_date_time: Mapped[dt.datetime]
+
+
+class ComplianceManagementPartner(Base):
+    """An Intune ``complianceManagementPartner``: a third-party MDM allowed to report device compliance for
+    the platforms it is onboarded for and the users its enrollment assignments target.
+
+    ``partner_app_id`` ties the record to the partner's (multi-tenant) application: it is stamped when that
+    application provisions the tenant (``PUT PartnerTenants``) after admin consent. ``partner_state`` holds
+    what provisioning set (unknown, enabled, terminated); "unresponsive" is derived from the heartbeat.
+    """
+
+    __tablename__ = "compliance_management_partners"
+    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str] = mapped_column(String(256))
+    partner_app_id: Mapped[str | None] = mapped_column(GUID, index=True)
+    partner_state: Mapped[str] = mapped_column(String(16), default="unknown")
+    last_heartbeat_date_time: Mapped[dt.datetime | None]
+    android_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    ios_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    mac_os_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    linux_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    windows_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # platform ("android", "ios", "macOs", "linux", "windows") -> [deviceAndAppManagementAssignmentTarget JSON]
+    enrollment_assignments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    partner_enrollment_url: Mapped[str | None] = mapped_column(Text)
+    partner_remediation_url: Mapped[str | None] = mapped_column(Text)
+    unresponsive_threshold_days: Mapped[int] = mapped_column(Integer, default=7)
+    compliance_validity_days: Mapped[int] = mapped_column(Integer, default=30)
+    created_date_time: Mapped[dt.datetime]
+    modified_date_time: Mapped[dt.datetime]
+
+
+class PartnerCompliancePolicy(Base):
+    """A partner-managed compliance policy a partner creates through the Intune tenant data sync service."""
+
+    __tablename__ = "partner_compliance_policies"
+    __table_args__ = (UniqueConstraint("tenant_id", "partner_app_id", "platform"),)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    partner_app_id: Mapped[str] = mapped_column(GUID)
+    display_name: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(32))
+    partner_policy_id: Mapped[str | None] = mapped_column(String(128))
+    partner_managed_compliance: Mapped[bool] = mapped_column(Boolean, default=True)
+    assignments: Mapped[list[Any]] = mapped_column(JSON, default=list)  # group object ids
+    created_date_time: Mapped[dt.datetime]
+
+
+class DataUploadMessage(Base):
+    """One device data upload from a compliance partner, kept until processed and after (its status is polled).
+
+    ``content`` is the parsed entity array; ``content_hash`` lets a repeated PUT of the same message id be
+    recognised as a retry (same content) or refused as a conflict (different content).
+    """
+
+    __tablename__ = "data_upload_messages"
+    __table_args__ = (Index("ix_data_upload_messages_status_received", "status", "received_date_time"),)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    partner_app_id: Mapped[str] = mapped_column(GUID)
+    status: Mapped[str] = mapped_column(String(16))  # Pending | Processing | Completed | Failed
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    upload_time: Mapped[dt.datetime | None]
+    received_date_time: Mapped[dt.datetime]
+    claimed_date_time: Mapped[dt.datetime | None]
+    processed_date_time: Mapped[dt.datetime | None]
+
+
+class PartnerDeviceState(Base):
+    """The newest partner report applied to a device: an older report never overwrites it."""
+
+    __tablename__ = "partner_device_states"
+    device_object_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    partner_app_id: Mapped[str] = mapped_column(GUID)
+    last_update_date_time: Mapped[dt.datetime]
+    last_check_in_date_time: Mapped[dt.datetime | None]
+    message_id: Mapped[str] = mapped_column(GUID)
+
+
+class MobilityManagementPolicy(Base):
+    """A ``mobilityManagementPolicy`` (Windows MDM or MAM application of the tenant); ``app_id`` is its id."""
+
+    __tablename__ = "mobility_management_policies"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)  # "mdm" | "mam"
+    app_id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text)
+    applies_to: Mapped[str] = mapped_column(String(16), default="none")  # none | all | selected
+    discovery_url: Mapped[str | None] = mapped_column(Text)
+    terms_of_use_url: Mapped[str | None] = mapped_column(Text)
+    compliance_url: Mapped[str | None] = mapped_column(Text)
+    included_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)  # group object ids
+    created_date_time: Mapped[dt.datetime]

@@ -123,6 +123,13 @@ def test_the_mdm_application_marks_its_windows_devices_compliant(
         mdm_app_id="0000000a-0000-0000-c000-000000000000",
     )[0]
     with graph(directory_server, token) as client:
+        # Not yet the tenant's MDM application: no mobileDeviceManagementPolicy names it.
+        assert client.patch(f"/v1.0/devices/{mine.id}", json={"isCompliant": False}).status_code == 403
+    admin_token = app_token(directory_server, tenant, ["Directory.ReadWrite.All"], name="tenant admin tool")
+    with graph(directory_server, admin_token) as admin:
+        added = admin.post("/beta/policies/mobileDeviceManagementPolicies", json={"id": mdm_app_id, "appliesTo": "all"})
+        assert added.status_code == 201, added.text
+    with graph(directory_server, token) as client:
         assert (
             client.patch(f"/v1.0/devices/{mine.id}", json={"isCompliant": False, "isManaged": True}).status_code == 204
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -38,27 +39,29 @@ def tenant_module(directory_server: DirectoryServer) -> SeededTenant:
     return seed_tenant(directory_server)
 
 
+def _fuzz(operation: Any, headers: dict[str, str], failures: list[str]) -> None:
+    """Bounded generated calls of one operation; each server error is recorded with the operation's label."""
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    @given(case=operation.as_strategy())
+    def run(case: schemathesis.Case) -> None:
+        try:
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+        except AssertionError as error:
+            failures.append(f"{operation.label}: {str(error).splitlines()[0]}")
+            raise
+
+    run()
+
+
 def test_no_input_causes_a_server_error(directory_server: DirectoryServer, fuzz_target: str) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", directory_server.app)
     headers = {"Authorization": f"Bearer {fuzz_target}"}
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
-        operation = result.ok()
         operations += 1
-
-        @settings(
-            max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
-        )
-        @given(case=operation.as_strategy())
-        def run(case: schemathesis.Case, label: str = operation.label) -> None:
-            try:
-                case.call_and_validate(headers=headers, checks=[not_a_server_error])
-            except AssertionError as error:
-                failures.append(f"{label}: {str(error).splitlines()[0]}")
-                raise
-
         with contextlib.suppress(AssertionError):
-            run()
+            _fuzz(result.ok(), headers, failures)
     assert operations > 40, "the OpenAPI document describes the directory's routes"
     assert failures == []

@@ -62,6 +62,8 @@ def parse_scopes(scope: str | None) -> RequestedScopes:
         resource, _, permission = item.rpartition("/")
         if not resource:
             resource, permission = "https://graph.microsoft.com", item
+        # rstrip: Intune partners ask for "https://api.manage.microsoft.com//.default" (double slash, literally
+        # as Fleet's proxy sends it; partner-compliance-wire.md §1); the resource is the URI without it.
         resources.add(resource.rstrip("/") if resource.startswith("http") else resource)
         permissions.append(permission)
     if len(resources) > 1:

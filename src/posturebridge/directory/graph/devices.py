@@ -2,9 +2,9 @@
 
 Rules from learn.microsoft.com/graph/api/device-update: app-only callers may update only
 ``extensionAttributes`` of non-Windows devices; ``isCompliant``/``isManaged`` are written only by Intune
-(here: the partner compliance channel) or by the tenant's MDM application for Windows devices whose
-``mdmAppId`` is that application; anyone else gets 403 ``Authorization_RequestDenied``. Every write
-leaves a directory audit entry (Core Directory / Device).
+(here: the partner compliance channel, ``directory/intune``) or by the tenant's MDM application (one with a
+mobileDeviceManagementPolicy) for Windows devices whose ``mdmAppId`` is that application; anyone else gets
+403 ``Authorization_RequestDenied``. Every write leaves a directory audit entry (Core Directory / Device).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from posturebridge.common.clock import graph_datetime
 from posturebridge.directory.audit import Change, Initiator, Target, record
@@ -23,7 +24,7 @@ from posturebridge.directory.graph.errors import access_denied, not_found
 from posturebridge.directory.graph.listing import count_only, list_page, project
 from posturebridge.directory.graph.odata import DEVICE, JsonArray, ResourceCatalogue, parse_query
 from posturebridge.directory.graph.users import render as render_user
-from posturebridge.directory.models import Device, DeviceRegisteredPrincipal, User
+from posturebridge.directory.models import Device, DeviceRegisteredPrincipal, MobilityManagementPolicy, User
 
 READ = ("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 WRITE = ("Device.ReadWrite.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All")
@@ -210,13 +211,26 @@ def initiator(ctx: GraphRequest) -> Initiator:
     return Initiator(app_id=caller.app_id, service_principal_id=caller.object_id, ip_address=caller.ip_address)
 
 
+def is_tenant_mdm_application(ctx: GraphRequest, device: Device, is_windows: bool) -> bool:
+    """Whether the caller is "the tenant's MDM application" for this device: the device runs Windows, its
+    ``mdmAppId`` is the caller's appId, and the tenant has a mobileDeviceManagementPolicy for that appId
+    (the app was added under Mobility (MDM and MAM); learn.microsoft.com/graph/api/resources/
+    mobilitymanagementpolicy, graph-facts.md §8). Non-Windows devices are written by Intune only, which here
+    is the partner compliance channel (``directory/intune``)."""
+    caller_app = ctx.caller.app_id
+    if not is_windows or not caller_app or device.mdm_app_id != caller_app:
+        return False
+    policy = ctx.session.get(MobilityManagementPolicy, (device.tenant_id, "mdm", caller_app))
+    return policy is not None
+
+
 def update(ctx: GraphRequest, device: Device, changes: dict[str, Any]) -> None:
     """Apply a validated PATCH, enforcing who may write what, and audit it."""
     caller = ctx.caller
     is_windows = (device.operating_system or "").lower().startswith("windows")
     if caller.is_app_only and not is_windows and set(changes) - {"extensionAttributes"}:
         raise access_denied()
-    if {"isCompliant", "isManaged"} & set(changes) and not (is_windows and device.mdm_app_id == caller.app_id):
+    if {"isCompliant", "isManaged"} & set(changes) and not is_tenant_mdm_application(ctx, device, is_windows):
         raise access_denied()
     audit_changes: list[Change] = []
     for name, value in changes.items():
@@ -238,31 +252,47 @@ def update(ctx: GraphRequest, device: Device, changes: dict[str, Any]) -> None:
 
 
 def record_update(ctx: GraphRequest, device: Device, changes: list[Change]) -> None:
+    record_device_update(ctx.session, device, changes, initiated_by=initiator(ctx), now=ctx.now)
+
+
+def record_device_update(
+    session: Session,
+    device: Device,
+    changes: list[Change],
+    *,
+    initiated_by: Initiator,
+    now: dt.datetime,
+    additional_details: dict[str, str] | None = None,
+) -> None:
+    """ "Update device" with the modified properties, plus "Device no longer compliant" / "Device no longer
+    managed" when those flip from true to false (Entra's Core Directory activities). The partner compliance
+    channel writes through here too, initiated by Intune."""
     if not changes:
         return
-    by = initiator(ctx)
     target = Target(device.id, device.display_name, "Device", changes=tuple(changes))
     record(
-        ctx.session,
+        session,
         tenant_id=device.tenant_id,
         activity="Update device",
         category="Device",
         operation_type="Update",
-        initiated_by=by,
+        initiated_by=initiated_by,
         targets=[target],
-        now=ctx.now,
+        now=now,
+        additional_details=additional_details,
     )
     for change, activity in (("IsCompliant", "Device no longer compliant"), ("IsManaged", "Device no longer managed")):
         if any(c.name == change and c.old is True and c.new is False for c in changes):
             record(
-                ctx.session,
+                session,
                 tenant_id=device.tenant_id,
                 activity=activity,
                 category="Device",
                 operation_type="Update",
-                initiated_by=by,
+                initiated_by=initiated_by,
                 targets=[Target(device.id, device.display_name, "Device")],
-                now=ctx.now,
+                now=now,
+                additional_details=additional_details,
             )
 
 

@@ -11,13 +11,23 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from posturebridge.directory.context import Directory
-from posturebridge.directory.graph import audit_logs, batch, conditional_access, devices, directory_objects, users
+from posturebridge.directory.graph import (
+    audit_logs,
+    batch,
+    compliance_partners,
+    conditional_access,
+    custom_security_attributes,
+    devices,
+    directory_objects,
+    mobility,
+    users,
+)
 from posturebridge.directory.graph.core import GraphRequest, error_response, graph_request
 from posturebridge.directory.graph.errors import GraphError, bad_request
 
@@ -61,7 +71,16 @@ def install(app: FastAPI, directory: Directory) -> None:
     for version in VERSIONS:
         api = APIRouter(prefix=f"/{version}", tags=[f"Microsoft Graph {version}"])
         context = _context(directory, version)
-        for module in (users, devices, directory_objects, audit_logs, conditional_access):
+        for module in (
+            users,
+            devices,
+            directory_objects,
+            audit_logs,
+            conditional_access,
+            custom_security_attributes,
+            compliance_partners,
+            mobility,
+        ):
             module.register(api, context)
         batch.register(api, context, version)
 
