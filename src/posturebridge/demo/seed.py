@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, unit_of_work
 from posturebridge.common.settings import Settings
-from posturebridge.directory import tenants
-from posturebridge.directory.models import Application, User
+from posturebridge.directory import catalog, tenants
+from posturebridge.directory.models import Application, SubscribedSku, User, UserLicense
 from posturebridge.directory.secrets import hash_password, new_password
 
 DEMO_TENANT_NAME = "Contoso (posturebridge demo)"
@@ -39,6 +39,10 @@ ADMIN_PERMISSIONS = [
     "CustomSecAttributeAssignment.ReadWrite.All",
     "DeviceManagementServiceConfig.ReadWrite.All",
 ]
+# Entra ID P1 for Conditional Access and Intune for the partner compliance channel, as the seed requires.
+DEMO_LICENCES = ("AAD_PREMIUM", "INTUNE_A")
+DEMO_ADMIN = "adele.vance"
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 DEMO_USERS = [
     ("adele.vance", "Adele Vance", "IT administrator"),
     ("megan.bowen", "Megan Bowen", "Marketing manager"),
@@ -83,6 +87,10 @@ def _ensure(session: Session, settings: Settings) -> dict[str, Any]:
             verified_domain=DEMO_DOMAIN,
             now=now,
         )
+        for part_number in DEMO_LICENCES:
+            sku = catalog.sku(part_number)
+            assert sku is not None, part_number
+            session.add(SubscribedSku(tenant_id=tenant.id, sku_id=sku.sku_id))
         users = []
         for alias, name, title in DEMO_USERS:
             password = new_password()
@@ -97,6 +105,13 @@ def _ensure(session: Session, settings: Settings) -> dict[str, Any]:
                 job_title=title,
                 usage_location="US",
             )
+            session.flush()
+            for part_number in DEMO_LICENCES:
+                sku = catalog.sku(part_number)
+                assert sku is not None
+                session.add(UserLicense(user_id=user.id, sku_id=sku.sku_id, disabled_plans=[]))
+            if alias == DEMO_ADMIN:
+                tenants.assign_directory_role(session, tenant, user, GLOBAL_ADMINISTRATOR, now=now)
             users.append({"id": user.id, "userPrincipalName": user.user_principal_name, "password": password})
         created = tenants.add_application(session, tenant, display_name=ADMIN_APP_NAME, now=now)
         tenants.grant_application_permissions(session, tenant, created.service_principal, ADMIN_PERMISSIONS, now=now)
