@@ -1,8 +1,17 @@
 """Compile policies once, then evaluate each sign-in against the compiled set.
 
 Compiling turns every policy into a short chain of condition checks (a registry, in the order
-Entra reports them) and a grant-control plan; ids are folded into frozensets so a decision is a
-handful of set tests per policy. Evaluation is pure: no I/O, the clock comes in as ``now``.
+Entra reports them) and a grant-control plan; ids are folded into frozensets. Evaluation is pure:
+no I/O, the clock comes in as ``now``.
+
+Two paths give the same decision. ``CompiledPolicySet.evaluate_each`` runs every policy's chain
+and controls in full: the reference. ``CompiledPolicySet.evaluate``, the one served at every token
+request, reuses what earlier sign-ins worked out: each condition's outcome is a function of a few
+facts (``stage_keys`` names them, ``controls_key`` for the grant controls), so outcomes and results
+are memoised on those facts, and a ``DecisionTree`` settles most policies of a sign-in in a few
+dict lookups; only the policies that name one of the user's ids are re-evaluated one by one.
+``tests/unit/conditional_access/test_fast_path.py`` holds the two paths equal. Every memo is
+bounded (``MAX_MEMO`` per policy and stage, the tree by its size).
 
 Semantics (learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-policies,
 concept-conditional-access-grant, concept-conditional-access-report-only):
@@ -14,12 +23,14 @@ and never enforced; every applicable enabled policy must be satisfied and a bloc
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from posturebridge.conditional_access.catalog import APP_GROUPS, MFA_AUTHENTICATION_STRENGTH_ID, app_groups_of
+from posturebridge.conditional_access.decision_tree import DecisionTree
 from posturebridge.conditional_access.model import (
     FilterRule,
     GuestsOrExternalUsers,
@@ -38,7 +49,13 @@ from posturebridge.conditional_access.result import (
     PolicyOutcome,
     PolicyResult,
 )
-from posturebridge.conditional_access.rules import AttributeValue
+from posturebridge.conditional_access.rules import AttributeValue, Comparison, Node, Not
+
+# Bound on each memo keyed by sign-in facts (per policy and stage), which could otherwise grow.
+MAX_MEMO = 2048
+_MISSING = object()
+_NOTHING: frozenset[str] = frozenset()
+_NO_ATTRIBUTES: Mapping[str, AttributeValue] = MappingProxyType({})
 
 LEGACY_CLIENTS = frozenset({"exchangeActiveSync", "other"})
 
@@ -120,40 +137,67 @@ class Facts:
         "platform",
         "principal_keys",
         "sp_attributes",
+        "stage_keys",
         "user_action",
     )
 
-    def __init__(self, ctx: SignInContext, locations: Sequence[NamedLocation], now: datetime) -> None:
+    def __init__(
+        self,
+        ctx: SignInContext,
+        locations: Sequence[NamedLocation],
+        now: datetime,
+        location_memo: dict[tuple[str | None, str | None], frozenset[str]] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.now = now
+        self.stage_keys: dict[str, Hashable] = {}
         user = ctx.user
-        keys: set[str] = set()
+        sp = ctx.service_principal
         self.is_external = False
+        self.sp_attributes: Mapping[str, AttributeValue] = _NO_ATTRIBUTES
+        if user is not None and sp is None:
+            # str.casefold is ``fold``, mapped directly: this runs at every decision.
+            self.principal_keys = frozenset(
+                (user.id.casefold(), *map(str.casefold, user.group_ids), *map(str.casefold, user.role_template_ids))
+            )
+        else:
+            keys: set[str] = set()
+            if user is not None:
+                keys.add(fold(user.id))
+                keys.update(fold(g) for g in user.group_ids)
+                keys.update(fold(r) for r in user.role_template_ids)
+            if sp is not None:
+                keys.add(fold(sp.id))
+                self.sp_attributes = dict(sp.custom_security_attributes)
+            self.principal_keys = frozenset(keys)
         if user is not None:
-            keys.add(fold(user.id))
-            keys.update(fold(g) for g in user.group_ids)
-            keys.update(fold(r) for r in user.role_template_ids)
             self.is_external = fold(user.user_type) == "guest" or user.guest_or_external_user_type not in (
                 None,
                 "none",
             )
-        sp = ctx.service_principal
-        self.sp_attributes: Mapping[str, AttributeValue] = {}
-        if sp is not None:
-            keys.add(fold(sp.id))
-            self.sp_attributes = dict(sp.custom_security_attributes)
-        self.principal_keys = frozenset(keys)
         app = ctx.application
         self.app_keys: frozenset[str] = frozenset()
         if app is not None:
             groups = app.app_groups if app.app_groups is not None else app_groups_of(app.app_id)
-            self.app_keys = frozenset({fold(app.app_id), *(fold(g) for g in groups)})
+            self.app_keys = frozenset({app.app_id.casefold(), *map(str.casefold, groups)})
         self.user_action = fold(ctx.user_action) if ctx.user_action else None
-        self.authentication_context = frozenset(fold(c) for c in ctx.authentication_context)
+        self.authentication_context = (
+            frozenset(map(str.casefold, ctx.authentication_context)) if ctx.authentication_context else _NOTHING
+        )
         self.client_app_type = fold(ctx.client_app_type)
         self.legacy_client = ctx.client_app_type in LEGACY_CLIENTS
         self.platform = fold(ctx.device_platform) if ctx.device_platform else None
-        self.location_keys = _location_keys(ctx, locations)
+        if location_memo is None:
+            self.location_keys = _location_keys(ctx, locations)
+        else:
+            # Parsing the address and testing every range is the dearest part of the facts.
+            where = (ctx.ip_address, ctx.country)
+            location_keys = location_memo.get(where)
+            if location_keys is None:
+                if len(location_memo) >= MAX_MEMO:
+                    location_memo.clear()
+                location_keys = location_memo[where] = _location_keys(ctx, locations)
+            self.location_keys = location_keys
         self._device_attributes: Mapping[str, AttributeValue] | None = None
 
     @property
@@ -255,26 +299,35 @@ class UsersCheck:
         self.exclude = exclude
         self.include_keys = frozenset(include)
         self.exclude_keys = frozenset(exclude)
+        self.named_keys = self.include_keys | self.exclude_keys
         self.names = kinds
         self.include_all = users is not None and "All" in users.include_users
         self.include_guests = users is not None and "GuestsOrExternalUsers" in users.include_users
         self.exclude_guests = users is not None and "GuestsOrExternalUsers" in users.exclude_users
         self.sp = SpCheck(policy) if clients is not None else None
-        self.simple = self.targets_users
-        # Guest rules only matter for external users; without them the fast path serves everyone.
-        self.guest_free = (
-            users is not None
-            and not self.include_guests
-            and not self.exclude_guests
-            and users.include_guests_or_external_users is None
-            and users.exclude_guests_or_external_users is None
-        )
 
-    def untouched(self) -> ConditionResult:
-        """The outcome for a user none of whose ids this policy names (and who is not a guest rule)."""
+    def outcome_without_ids(self, facts: Facts) -> ConditionResult:
+        """The outcome for a signed-in user none of whose ids this policy names: guest rules only.
+
+        Reads nothing but ``is_external`` and the user's guest type and home tenant, so the
+        decision tree can share it between every user with the same guest profile.
+        """
+        r = self.r
+        if not self.targets_users:
+            return r.get(False, "none", "policy targets workload identities only")
+        users = self.users
+        assert users is not None
+        if self.exclude_guests and facts.is_external:
+            return r.get(False, "guest", "excluded: GuestsOrExternalUsers")
+        if _guest_matches(users.exclude_guests_or_external_users, facts):
+            return r.get(False, "guest", "excluded: guest or external user type")
         if self.include_all:
-            return self.r.get(True, "allUsers", "included: All users")
-        return self.r.get(False, "none", "not included by any user, group, role or guest rule")
+            return r.get(True, "allUsers", "included: All users")
+        if self.include_guests and facts.is_external:
+            return r.get(True, "guest", "included: GuestsOrExternalUsers")
+        if _guest_matches(users.include_guests_or_external_users, facts):
+            return r.get(True, "guest", "included: guest or external user type")
+        return r.get(False, "none", "not included by any user, group, role or guest rule")
 
     def __call__(self, facts: Facts) -> ConditionResult:
         if facts.ctx.user is None:
@@ -522,6 +575,26 @@ def _client_app_types(policy: Policy) -> Check | None:
     return None if not types or "all" in types else ClientAppTypesCheck(policy)
 
 
+# Level conditions: (condition, analysis reason, the policy's levels, the sign-in's value).
+LEVELS: list[tuple[str, str, Callable[[Policy], tuple[str, ...]], Callable[[SignInContext], str | None]]] = [
+    ("signInRisk", "signInRisk", lambda p: p.conditions.sign_in_risk_levels, lambda c: c.sign_in_risk),
+    ("userRisk", "userRisk", lambda p: p.conditions.user_risk_levels, lambda c: c.user_risk),
+    (
+        "servicePrincipalRisk",
+        "workloadIdentities",
+        lambda p: p.conditions.service_principal_risk_levels,
+        lambda c: c.service_principal_risk,
+    ),
+    ("insiderRisk", "insiderRisk", lambda p: p.conditions.insider_risk_levels, lambda c: c.insider_risk),
+    (
+        "authenticationFlows",
+        "authenticationFlow",
+        lambda p: p.conditions.transfer_methods,
+        lambda c: c.authentication_flow,
+    ),
+]
+
+
 def _level(
     condition: str,
     reason: str,
@@ -543,37 +616,104 @@ CONDITIONS: list[tuple[str, ConditionFactory]] = [
     ("devicePlatform", lambda p: PlatformsCheck(p) if p.conditions.platforms is not None else None),
     ("location", lambda p: LocationsCheck(p) if p.conditions.locations is not None else None),
     ("deviceState", lambda p: DevicesCheck(p) if p.conditions.devices is not None else None),
-    (
-        "signInRisk",
-        _level("signInRisk", "signInRisk", lambda p: p.conditions.sign_in_risk_levels, lambda c: c.sign_in_risk),
-    ),
-    (
-        "userRisk",
-        _level("userRisk", "userRisk", lambda p: p.conditions.user_risk_levels, lambda c: c.user_risk),
-    ),
-    (
-        "servicePrincipalRisk",
-        _level(
-            "servicePrincipalRisk",
-            "workloadIdentities",
-            lambda p: p.conditions.service_principal_risk_levels,
-            lambda c: c.service_principal_risk,
-        ),
-    ),
-    (
-        "insiderRisk",
-        _level("insiderRisk", "insiderRisk", lambda p: p.conditions.insider_risk_levels, lambda c: c.insider_risk),
-    ),
-    (
-        "authenticationFlows",
-        _level(
-            "authenticationFlows",
-            "authenticationFlow",
-            lambda p: p.conditions.transfer_methods,
-            lambda c: c.authentication_flow,
-        ),
-    ),
+    *((condition, _level(condition, reason, attribute, value)) for condition, reason, attribute, value in LEVELS),
 ]
+
+
+# ---------------------------------------------------------------- what each condition reads
+
+
+StageKey = Callable[[Facts], Hashable]
+
+
+def _frozen(value: object) -> Hashable:
+    """A hashable stand-in for an attribute value: declared as tuples, but untyped callers pass lists."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+def stage_keys(
+    device_filter_attributes: Sequence[str], application_filter_attributes: Sequence[str]
+) -> dict[str, StageKey]:
+    """For every condition after users: a key of everything its checks read from the sign-in.
+
+    Two sign-ins with equal keys get the same outcome from every policy's check of that condition.
+    The decision tree branches on these keys, so an input missing here would be a wrong result;
+    the filter attributes are the ones the compiled policies' filters name.
+    """
+
+    def application(facts: Facts) -> Hashable:
+        app = facts.ctx.application
+        if app is None:
+            return (facts.user_action, facts.authentication_context)
+        attributes = app.custom_security_attributes
+        named = tuple(_frozen(attributes.get(name)) for name in application_filter_attributes)
+        return (facts.user_action, facts.authentication_context, app.app_id, facts.app_keys, named)
+
+    def device_state(facts: Facts) -> Hashable:
+        device = facts.ctx.device
+        if device is None:
+            return None
+        attributes = facts.device_attributes if device_filter_attributes else {}
+        named = tuple(_frozen(attributes.get(name)) for name in device_filter_attributes)
+        return (bool(device.is_compliant), fold(device.trust_type or "") == "serverad", named)
+
+    keys: dict[str, StageKey] = {
+        "application": application,
+        "clientType": lambda facts: facts.ctx.client_app_type,
+        "devicePlatform": lambda facts: facts.ctx.device_platform,
+        "location": lambda facts: facts.location_keys,
+        "deviceState": device_state,
+    }
+    for condition, _, _, value in LEVELS:
+        keys[condition] = lambda facts, value=value: value(facts.ctx)  # type: ignore[misc]
+    return keys
+
+
+def controls_key(facts: Facts) -> Hashable:
+    """Everything the grant-control checks below read from the sign-in."""
+    ctx = facts.ctx
+    sat = ctx.satisfied
+    device = ctx.device
+    device_state = None
+    if device is not None:
+        expiry = device.compliance_expiration_date_time
+        device_state = (
+            device.is_compliant is True,
+            expiry is None or facts.now < expiry,
+            fold(device.trust_type or "") == "serverad",
+        )
+    return (
+        facts.legacy_client,
+        ctx.authentication_flow == "deviceCodeFlow",
+        device_state,
+        sat.mfa,
+        frozenset(sat.authentication_strengths),
+        frozenset(sat.terms_of_use),
+        frozenset(sat.custom_authentication_factors),
+        sat.approved_application,
+        sat.compliant_application,
+        sat.password_changed,
+        sat.risk_remediated,
+    )
+
+
+def filter_attributes(rules: Iterable[FilterRule | None]) -> tuple[str, ...]:
+    """The attribute names these filters mention, sorted (what their outcome can depend on)."""
+    names: set[str] = set()
+    stack: list[Node] = [rule.node for rule in rules if rule is not None and rule.node is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Comparison):
+            names.add(node.attribute)
+        elif isinstance(node, Not):
+            stack.append(node.operand)
+        else:
+            stack.extend(node.operands)
+    return tuple(sorted(names))
 
 
 # ---------------------------------------------------------------- grant controls
@@ -694,13 +834,30 @@ class _Verdict:
 class CompiledPolicy:
     """One policy, ready to evaluate: its condition chain and its grant-control plan."""
 
+    __slots__ = (
+        "_users",
+        "applied",
+        "checks",
+        "controls",
+        "enabled",
+        "enforced_grant_controls",
+        "enforced_session_controls",
+        "kinds",
+        "length",
+        "not_applied",
+        "not_enabled",
+        "operator_and",
+        "outcomes",
+        "policy",
+        "report_only",
+        "stages",
+        "users",
+    )
+
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.enabled = policy.state is PolicyState.ENABLED
         self.report_only = policy.state is PolicyState.REPORT_ONLY
-        self.checks: tuple[Check, ...] = tuple(
-            check for _, factory in CONDITIONS if (check := factory(policy)) is not None
-        )
         grant = policy.grant_controls
         controls: list[ControlCheck] = []
         names: list[str] = []
@@ -726,35 +883,91 @@ class CompiledPolicy:
         self.not_enabled = PolicyResult(
             policy.id, policy.display_name, policy.state.value, PolicyOutcome.NOT_ENABLED, (), (), (), ()
         )
-        self._not_applied: dict[tuple[int, ...], PolicyResult] = {}
-        # Users fast path: a policy whose users condition names only ids (no guest rules) is
-        # decided for a user who matches none of its ids without running the check.
-        self.users_check: UsersCheck | None = None
-        self.untouched_users: ConditionResult | None = None
-        self.untouched_result: PolicyResult | None = None
-        check = self.checks[0] if self.checks else None
-        self.guest_free = False
-        if isinstance(check, UsersCheck) and check.simple:
-            self.guest_free = check.guest_free
-            self.users_check = check
-            self.untouched_users = check.untouched()
-            if not self.untouched_users.satisfied and (self.enabled or self.report_only):
-                self.untouched_result = self._not_applied_result([self.untouched_users])
+        self.not_applied: dict[tuple[int, ...], PolicyResult] = {}
+        # (identities of the condition outcomes, controls token) -> result of an applying policy
+        self.applied: dict[tuple[tuple[int, ...], object], PolicyResult] = {}
+        self._users: dict[Hashable, ConditionResult] = {}
+        # The same chain, named by condition, for the decision tree (users is always first).
+        self.stages: tuple[tuple[str, Check], ...] = tuple(
+            (name, check) for name, factory in CONDITIONS if (check := factory(policy)) is not None
+        )
+        self.checks = tuple(check for _, check in self.stages)
+        # per stage: stage key -> outcome (the users stage is never memoised: ids decide it)
+        self.outcomes: tuple[dict[Hashable, ConditionResult], ...] = tuple({} for _ in self.stages)
+        self.length = len(self.stages)
+        self.kinds = tuple(kind for kind, _ in self.stages)
+        users = self.checks[0]
+        assert isinstance(users, UsersCheck)
+        self.users = users
 
-    def evaluate(self, facts: Facts, first: ConditionResult | None = None) -> PolicyResult:
-        """This policy's result; ``first`` is the users outcome when the caller already knows it."""
+    def evaluate(self, facts: Facts) -> PolicyResult:
+        """This policy's result, running its whole condition chain and grant controls."""
         if not (self.enabled or self.report_only):
             return self.not_enabled
         outcomes: list[ConditionResult] = []
-        checks = self.checks
-        if first is not None:
-            outcomes.append(first)
-            checks = checks[1:]
-        for check in checks:
+        for check in self.checks:
             outcome = check(facts)
             outcomes.append(outcome)
             if not outcome.satisfied:
-                return self._not_applied_result(outcomes)
+                return self.not_applied_result(outcomes)
+        return self.applied_result(tuple(outcomes), facts)
+
+    def finish(
+        self,
+        outcomes: tuple[ConditionResult, ...],
+        ids: tuple[int, ...],
+        facts: Facts,
+        keys: Mapping[str, StageKey],
+        controls: object,
+    ) -> PolicyResult:
+        """The result given the outcomes (all satisfied) of the first conditions and their ids.
+
+        Condition outcomes are memoised on the stage keys (``keys``, computed once per decision
+        into ``facts.stage_keys``), and applied results on ``controls``, the decision's token for
+        ``controls_key(facts)``.
+        """
+        stages = self.stages
+        known = facts.stage_keys
+        for position in range(len(outcomes), len(stages)):
+            kind = stages[position][0]
+            key = known.get(kind, _MISSING)
+            if key is _MISSING:
+                key = known[kind] = keys[kind](facts)
+            outcome = self.outcome_at(position, key, facts)
+            outcomes = (*outcomes, outcome)
+            ids = (*ids, id(outcome))
+            if not outcome.satisfied:
+                return self.not_applied_result(outcomes)
+        applied_key = (ids, controls)
+        cached = self.applied.get(applied_key)
+        if cached is None:
+            if len(self.applied) >= MAX_MEMO:
+                self.applied.clear()
+            cached = self.applied[applied_key] = self.applied_result(outcomes, facts)
+        return cached
+
+    def outcome_at(self, position: int, key: Hashable, facts: Facts) -> ConditionResult:
+        """The outcome of the condition at ``position`` (not users), memoised on its stage key."""
+        memo = self.outcomes[position]
+        outcome = memo.get(key)
+        if outcome is None:
+            if len(memo) >= MAX_MEMO:
+                memo.clear()
+            outcome = memo[key] = self.checks[position](facts)
+        return outcome
+
+    def users_outcome(self, facts: Facts, profile: Hashable) -> ConditionResult:
+        """The users condition for a signed-in user, memoised on the ids it names and ``profile``."""
+        key = (profile, self.users.named_keys & facts.principal_keys)
+        outcome = self._users.get(key)
+        if outcome is None:
+            if len(self._users) >= MAX_MEMO:
+                self._users.clear()
+            outcome = self._users[key] = self.users(facts)
+        return outcome
+
+    def applied_result(self, outcomes: tuple[ConditionResult, ...], facts: Facts) -> PolicyResult:
+        """The result once every condition holds: the grant controls decide it."""
         controls = tuple(control(facts) for control in self.controls)
         verdict = self._verdict(controls)
         if verdict.satisfied:
@@ -765,16 +978,17 @@ class CompiledPolicy:
             result = PolicyOutcome.REPORT_ONLY_INTERRUPTED
         else:
             result = PolicyOutcome.REPORT_ONLY_FAILURE
-        return self._result(result, tuple(outcomes), controls, interactive=verdict.interactive)
+        return self._result(result, outcomes, controls, interactive=verdict.interactive)
 
-    def _not_applied_result(self, outcomes: list[ConditionResult]) -> PolicyResult:
+    def not_applied_result(self, outcomes: Sequence[ConditionResult]) -> PolicyResult:
+        """The result when the last of ``outcomes`` is the first unsatisfied condition."""
         # Interned outcomes make the identity tuple a cheap, stable cache key.
         key = tuple(map(id, outcomes))
-        cached = self._not_applied.get(key)
+        cached = self.not_applied.get(key)
         if cached is None:
             result = PolicyOutcome.NOT_APPLIED if self.enabled else PolicyOutcome.REPORT_ONLY_NOT_APPLIED
             cached = self._result(result, tuple(outcomes), ())
-            self._not_applied[key] = cached
+            self.not_applied[key] = cached
         return cached
 
     def _verdict(self, controls: tuple[ControlResult, ...]) -> _Verdict:
@@ -818,45 +1032,129 @@ class CompiledPolicySet:
         self.policies = tuple(policies)
         self.named_locations = tuple(named_locations)
         self.compiled = tuple(CompiledPolicy(p) for p in self.policies)
-        # principal key -> bitmask of the policies whose users condition names it
-        self.user_masks: dict[str, int] = {}
+        # What a decision starts from: disabled policies are settled, the tree writes every other one.
+        self.template: tuple[PolicyResult | None, ...] = tuple(
+            None if c.enabled or c.report_only else c.not_enabled for c in self.compiled
+        )
+        # principal key -> the evaluated policies whose users condition names it: for a user
+        # carrying it those are evaluated one by one (from memos); the tree serves the rest.
+        named: dict[str, list[int]] = {}
         for index, compiled in enumerate(self.compiled):
-            if compiled.users_check is not None:
-                for key in compiled.users_check.include_keys | compiled.users_check.exclude_keys:
-                    self.user_masks[key] = self.user_masks.get(key, 0) | (1 << index)
+            users = compiled.users
+            if (compiled.enabled or compiled.report_only) and users.targets_users:
+                for key in users.named_keys:
+                    named.setdefault(key, []).append(index)
+        self.named_by = {key: tuple(indexes) for key, indexes in named.items()}
+        conditions = [p.conditions for p in self.policies]
+        keys = stage_keys(
+            filter_attributes(c.devices.device_filter for c in conditions if c.devices is not None),
+            filter_attributes(c.applications.application_filter for c in conditions if c.applications is not None),
+        )
+        # The tree branches on the conditions whose inputs take few values; the rest run per policy.
+        branching = {name: keys[name] for name in ("application", "clientType", "devicePlatform", "location")}
+        self.tree = DecisionTree(self.compiled, self.template, [name for name, _ in CONDITIONS], branching)
+        self.keys = keys
+        self.location_memo: dict[tuple[str | None, str | None], frozenset[str]] = {}
+        self._controls_tokens: dict[Hashable, object] = {}
 
     def __len__(self) -> int:
         return len(self.compiled)
 
     def evaluate(self, ctx: SignInContext, now: datetime) -> Decision:
         """The decision for one sign-in, with every policy's result and reasons."""
-        facts = Facts(ctx, self.named_locations, now)
-        results: list[PolicyResult] = []
-        append = results.append
-        if ctx.user is None:
-            for compiled in self.compiled:
-                append(compiled.evaluate(facts))
-            return decide(tuple(results), now)
-        touched = 0
-        external = facts.is_external
-        masks = self.user_masks
+        facts = Facts(ctx, self.named_locations, now, self.location_memo)
+        user = ctx.user
+        if user is None:  # workload identities: rare, and the users index does not cover them
+            return decide(tuple(compiled.evaluate(facts) for compiled in self.compiled), now)
+        profile = (user.guest_or_external_user_type, user.home_tenant_id) if facts.is_external else None
+        node = self.tree.walk(facts, profile)
+        touched: set[int] | None = None
+        named_by = self.named_by
         for key in facts.principal_keys:
-            touched |= masks.get(key, 0)
-        for index, compiled in enumerate(self.compiled):
-            if compiled.users_check is None or (touched >> index) & 1 or (external and not compiled.guest_free):
-                append(compiled.evaluate(facts))
-            elif compiled.untouched_result is not None:
-                append(compiled.untouched_result)
+            indexes = named_by.get(key)
+            if indexes is not None:
+                if touched is None:
+                    touched = set(indexes)
+                else:
+                    touched.update(indexes)
+        survivors = node.survivors
+        if not survivors and touched is None:
+            return combine(node.base, (), now)  # type: ignore[arg-type]  # no survivor: no None left
+        results: list[PolicyResult] = list(node.base)  # type: ignore[arg-type]  # survivors fill the Nones
+        keys = self.keys
+        controls = self._controls_token(facts)
+        success, failure = PolicyOutcome.SUCCESS, PolicyOutcome.FAILURE
+        enforced: list[PolicyResult] = []
+        known = facts.stage_keys
+        for index, policy, outcomes, at, ids in survivors:
+            # The two common cases inline, from memos only; ``finish`` does the rest (and fills them).
+            result = None
+            if at == policy.length:  # every condition holds: only the grant controls are left
+                result = policy.applied.get((ids, controls))
+            elif at + 1 == policy.length:  # one condition left
+                kind = policy.kinds[at]
+                stage_key = known.get(kind, _MISSING)
+                if stage_key is _MISSING:
+                    stage_key = known[kind] = keys[kind](facts)
+                outcome = policy.outcomes[at].get(stage_key)
+                if outcome is not None:
+                    if outcome.satisfied:
+                        result = policy.applied.get(((*ids, id(outcome)), controls))
+                    else:
+                        result = policy.not_applied.get((*ids, id(outcome)))
+            if result is None:
+                result = policy.finish(outcomes, ids, facts, keys, controls)
+            results[index] = result
+            if result.result is success or result.result is failure:
+                enforced.append(result)
+        if touched is None:
+            return combine(tuple(results), enforced, now)
+        compiled = self.compiled
+        for index in touched:
+            policy = compiled[index]
+            outcome = policy.users_outcome(facts, profile)
+            if outcome.satisfied:
+                results[index] = policy.finish((outcome,), (id(outcome),), facts, keys, controls)
             else:
-                append(compiled.evaluate(facts, compiled.untouched_users))
-        return decide(tuple(results), now)
+                results[index] = policy.not_applied.get((id(outcome),)) or policy.not_applied_result((outcome,))
+        touched.update(node.indexes)
+        enforced = [
+            result
+            for index in sorted(touched)
+            if (result := results[index]).result is success or result.result is failure
+        ]
+        return combine(tuple(results), enforced, now)
+
+    def _controls_token(self, facts: Facts) -> object:
+        """A token for ``controls_key(facts)``: equal keys, same token (hashed once per decision).
+
+        Tokens are plain objects, never reused, so a memo keyed on one stays right after the
+        table is cleared.
+        """
+        key = controls_key(facts)
+        token = self._controls_tokens.get(key)
+        if token is None:
+            if len(self._controls_tokens) >= MAX_MEMO:
+                self._controls_tokens.clear()
+            token = self._controls_tokens[key] = object()
+        return token
+
+    def evaluate_each(self, ctx: SignInContext, now: datetime) -> Decision:
+        """Run every policy's whole chain and controls: no tree, no index (the reference path)."""
+        facts = Facts(ctx, self.named_locations, now)
+        return decide(tuple(compiled.evaluate(facts) for compiled in self.compiled), now)
 
 
 def decide(results: tuple[PolicyResult, ...], now: datetime) -> Decision:
     """Combine per-policy results into the sign-in decision: block wins, all enforced must pass."""
     success, failure = PolicyOutcome.SUCCESS, PolicyOutcome.FAILURE
-    failing = [r for r in results if r.result is failure]
-    if not failing and not any(r.result is success for r in results):
+    return combine(results, tuple(r for r in results if r.result is success or r.result is failure), now)
+
+
+def combine(results: tuple[PolicyResult, ...], enforced: Sequence[PolicyResult], now: datetime) -> Decision:
+    """``decide`` when the caller already knows the results that are success or failure, in order."""
+    failing = [r for r in enforced if r.result is PolicyOutcome.FAILURE]
+    if not failing and not enforced:
         return Decision(Access.GRANTED, "notApplied", 0, "", results, now)
     if not failing:
         return Decision(Access.GRANTED, "success", 0, "", results, now)
@@ -892,19 +1190,21 @@ def evaluate_plain(
     policies: Iterable[Mapping[str, Any]],
     ctx: SignInContext,
     now: datetime,
-    named_locations: Iterable[Mapping[str, Any]] = (),
+    named_locations: Iterable[Mapping[str, Any] | NamedLocation] = (),
 ) -> Decision:
     """Interpret every policy's JSON in full for one sign-in (no compilation reused).
 
-    The baseline the benchmark compares against, and what a one-off what-if can call.
+    The baseline the benchmark compares against, and what a one-off what-if can call: it parses
+    every policy and runs every policy's whole chain, with no index or memo.
     """
-    return compile_policies(policies, named_locations).evaluate(ctx, now)
+    return compile_policies(policies, named_locations).evaluate_each(ctx, now)
 
 
 __all__ = [
     "CompiledPolicy",
     "CompiledPolicySet",
     "ParsedPolicy",
+    "combine",
     "compile_policies",
     "decide",
     "evaluate_plain",
