@@ -1,0 +1,164 @@
+"""``posturebridge partner …``: run the delivery worker, inspect and retry dead letters, reconcile.
+
+Settings come from ``POSTUREBRIDGE_PARTNER_*`` (``posturebridge.partner.settings``); the partner database
+defaults to ``partner.db`` in the data directory (``--data-dir`` or ``POSTUREBRIDGE_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import sessionmaker
+
+from posturebridge.cli.common import load_settings
+from posturebridge.common.clock import utcnow
+from posturebridge.common.database import make_engine, migrate, unit_of_work
+from posturebridge.common.errors import CommandError, StartupError
+from posturebridge.mdm.client import MdmApiError
+from posturebridge.partner import bootstrap, queue
+from posturebridge.partner.graph_client import GraphError
+from posturebridge.partner.reconcile import reconcile as run_reconcile
+from posturebridge.partner.settings import PartnerSettings
+from posturebridge.partner.worker import Worker
+
+app = typer.Typer(
+    help="The compliance partner service: delivery worker, dead letters, reconcile.", no_args_is_help=True
+)
+dead_app = typer.Typer(help="Items that failed too often or for good.", no_args_is_help=True)
+app.add_typer(dead_app, name="dead-letters")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./.posturebridge).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _settings(data_dir: Path | None) -> tuple[PartnerSettings, str]:
+    common = load_settings(data_dir=data_dir)
+    try:
+        settings = PartnerSettings(data_dir=common.data_dir)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise StartupError(f"invalid partner setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    url = settings.database_url or common.database_url("partner")
+    if url.startswith("sqlite"):
+        common.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings, url
+
+
+@app.command("worker")
+def worker(
+    data_dir: DataDir = None,
+    no_feed: Annotated[bool, typer.Option("--no-feed", help="Deliver only; another worker reads the feed.")] = False,
+) -> None:
+    """Run the delivery worker until SIGINT/SIGTERM (the current round finishes and is recorded)."""
+    settings, url = _settings(data_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = bootstrap.build(settings, url)
+    if not runtime.context.channels.names:
+        runtime.close()
+        raise CommandError("no delivery channel is configured: set POSTUREBRIDGE_PARTNER_TENANT_ID and _CLIENT_ID")
+    loop = Worker(
+        runtime.context, feed_wait=settings.feed_wait_seconds, idle=settings.idle_seconds, consume_feed=not no_feed
+    )
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        loop.request_stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    typer.echo(f"partner worker {runtime.context.owner}: channels {', '.join(runtime.context.channels.names)}")
+    try:
+        loop.run()
+    finally:
+        runtime.close()
+
+
+@dead_app.command("list")
+def dead_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Dead-lettered devices with the reason and the number of attempts."""
+    _, url = _settings(data_dir)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "partner")
+        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+            rows = [
+                {
+                    "deviceId": item.device_id,
+                    "platform": item.platform,
+                    "channel": item.channel,
+                    "version": item.version,
+                    "attempts": item.attempts,
+                    "lastStatus": item.last_status,
+                    "reason": item.last_error,
+                    "since": str(queue.aware(item.updated_at)),
+                }
+                for item in queue.dead_letters(session)
+            ]
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} dead-lettered", title_justify="left")
+    for column in ("deviceId", "platform", "attempts", "lastStatus", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in ("deviceId", "platform", "attempts", "lastStatus", "reason")))
+    Console().print(table)
+
+
+@dead_app.command("retry")
+def dead_retry(
+    device: Annotated[list[str], typer.Argument(help="MDM device ids (none: all dead letters).")] = [],  # noqa: B006
+    data_dir: DataDir = None,
+) -> None:
+    """Put dead-lettered devices back in the queue with a fresh attempt count."""
+    _, url = _settings(data_dir)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "partner")
+        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+            count = queue.retry_dead(session, utcnow(), device or None)
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"{count} dead-lettered item(s) queued again")
+
+
+@app.command("reconcile")
+def reconcile(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report the drift; change nothing.")] = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare the MDM with the directory's device records; queue a repair of every difference."""
+    settings, url = _settings(data_dir)
+    runtime = bootstrap.build(settings, url)
+    try:
+        if runtime.graph is None:
+            raise CommandError("reconcile needs Graph: set POSTUREBRIDGE_PARTNER_TENANT_ID and _CLIENT_ID")
+        ctx = runtime.context
+        report = run_reconcile(ctx.sessions, ctx.mdm, runtime.graph, ctx.channels, utcnow(), dry_run=dry_run)
+    except (MdmApiError, GraphError) as exc:
+        raise CommandError(f"reconcile failed: {exc}") from None
+    finally:
+        runtime.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        return
+    verb = "would queue" if dry_run else "queued"
+    typer.echo(
+        f"checked {report.checked} linked devices: {report.in_sync} in sync, {len(report.drifts)} drifted "
+        f"({verb} {len(report.drifts) if dry_run else report.queued}), {report.unlinked} not linked to Entra"
+    )
+    for drift in report.drifts:
+        shown = ", ".join(f"{name}: MDM {mdm} / directory {graph}" for name, (mdm, graph) in drift.differences.items())
+        typer.echo(f"  {drift.device_id} ({drift.platform}, Entra {drift.entra_device_id}): {shown}")

@@ -1,0 +1,340 @@
+"""Compliance at check-in and on a schedule: load what applies to a device, evaluate it with the domain,
+store the explained verdict, carry out due escalation actions and record transitions in the feed.
+
+``sweep`` re-evaluates devices whose ``next_evaluation_at`` is due (validity period ending, grace
+period ending, next escalation, a policy change). Several MDM processes may sweep at once: rows are
+claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from posturebridge.common.ids import new_id
+from posturebridge.mdm.domain import (
+    ActionType,
+    ComplianceEvaluation,
+    CompliancePolicy,
+    ComplianceSettings,
+    Device,
+    EnrollmentStatus,
+    Ownership,
+    Platform,
+    PostureSample,
+    PriorEvaluation,
+    SampleCursor,
+    SmartGroup,
+    accept_sample,
+    evaluate_compliance,
+    parse_os_version,
+    policies_for_device,
+)
+from posturebridge.mdm.domain.errors import InvalidOsVersionError
+from posturebridge.mdm.models import (
+    CompliancePolicyRow,
+    DeviceAction,
+    DeviceRow,
+    Notification,
+    Organisation,
+    OrganisationSettings,
+    SmartGroupRow,
+    UserGroupMember,
+)
+from posturebridge.mdm.service import feed
+from posturebridge.mdm.service.errors import Forbidden, NotFound
+from posturebridge.mdm.service.feed import FeedKind, NewFeedEntry
+from posturebridge.mdm.service.transactions import begin_write
+
+SWEEP_BATCH = 200
+NOTIFY_ACTIONS = frozenset({ActionType.NOTIFICATION, ActionType.PUSH_NOTIFICATION})
+COMPLIANCE_DEEP_LINK = "wsonehub://foryou"
+
+
+@dataclass(frozen=True)
+class OrgConfiguration:
+    """What decides compliance in one organisation, parsed once per configuration version."""
+
+    version: int
+    settings: ComplianceSettings
+    policies: tuple[CompliancePolicy, ...]
+    smart_groups: tuple[SmartGroup, ...]
+
+
+class ConfigurationCache:
+    """Parsed policies and smart groups per organisation, refreshed when the configuration version moves.
+
+    The version is read inside the caller's transaction after the device row is locked, so a policy
+    change that commits first is seen, and one that commits later re-schedules the device.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_organisation: dict[str, OrgConfiguration] = {}
+
+    def get(self, session: Session, organisation_id: str) -> OrgConfiguration:
+        version = session.scalar(select(Organisation.configuration_version).where(Organisation.id == organisation_id))
+        if version is None:
+            raise NotFound("the organisation does not exist", code="organisationNotFound")
+        with self._lock:
+            cached = self._by_organisation.get(organisation_id)
+        if cached is not None and cached.version == version:
+            return cached
+        loaded = load_configuration(session, organisation_id, version)
+        with self._lock:
+            self._by_organisation[organisation_id] = loaded
+        return loaded
+
+
+def load_configuration(session: Session, organisation_id: str, version: int) -> OrgConfiguration:
+    settings_row = session.get(OrganisationSettings, organisation_id)
+    settings = ComplianceSettings.from_dict(settings_row.compliance) if settings_row else ComplianceSettings()
+    policies = tuple(
+        CompliancePolicy.from_dict(document)
+        for document in session.scalars(
+            select(CompliancePolicyRow.document)
+            .where(CompliancePolicyRow.organisation_id == organisation_id)
+            .order_by(CompliancePolicyRow.created_at, CompliancePolicyRow.id)
+        )
+    )
+    groups = tuple(
+        SmartGroup.from_dict(definition)
+        for definition in session.scalars(
+            select(SmartGroupRow.definition).where(SmartGroupRow.organisation_id == organisation_id)
+        )
+    )
+    return OrgConfiguration(version, settings, policies, groups)
+
+
+def configuration_changed(session: Session, organisation_id: str, now: dt.datetime) -> None:
+    """Policies, smart groups or settings changed: new cache version, every device re-evaluated soon."""
+    session.execute(
+        update(Organisation)
+        .where(Organisation.id == organisation_id)
+        .values(configuration_version=Organisation.configuration_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    reschedule(session, organisation_id, now)
+
+
+def reschedule(session: Session, organisation_id: str, now: dt.datetime, user_id: str | None = None) -> None:
+    """Make the sweep re-evaluate the organisation's (or one user's) enrolled devices now."""
+    statement = update(DeviceRow).where(
+        DeviceRow.organisation_id == organisation_id,
+        DeviceRow.enrollment_status == EnrollmentStatus.ENROLLED.value,
+    )
+    if user_id is not None:
+        statement = statement.where(DeviceRow.user_id == user_id)
+    session.execute(statement.values(next_evaluation_at=now).execution_options(synchronize_session=False))
+
+
+def user_group_ids(session: Session, user_id: str | None) -> frozenset[str]:
+    if user_id is None:
+        return frozenset()
+    return frozenset(session.scalars(select(UserGroupMember.group_id).where(UserGroupMember.user_id == user_id)))
+
+
+def domain_device(row: DeviceRow, group_ids: frozenset[str]) -> Device:
+    platform = Platform(row.platform)
+    try:
+        os_version = parse_os_version(platform, row.os_version) if row.os_version else None
+    except InvalidOsVersionError:
+        os_version = None
+    return Device(
+        id=row.id,
+        platform=platform,
+        ownership=Ownership(row.ownership),
+        enrollment_status=EnrollmentStatus(row.enrollment_status),
+        enrolled_at=row.enrolled_at,
+        last_seen_at=row.last_seen_at,
+        model=row.model,
+        os_version=os_version,
+        user_id=row.user_id,
+        user_group_ids=group_ids,
+    )
+
+
+def device_snapshot(row: DeviceRow) -> dict[str, Any]:
+    """The device as a feed consumer needs it to act without another call (latest state wins)."""
+    return {
+        "id": row.id,
+        "platform": row.platform,
+        "ownership": row.ownership,
+        "enrollmentStatus": row.enrollment_status,
+        "userId": row.user_id,
+        "entraDeviceId": row.entra_device_id,
+        "complianceState": row.compliance_state,
+        "isCompliant": row.is_compliant,
+        "osVersion": row.os_version,
+        "model": row.model,
+        "lastSeenDateTime": row.last_seen_at.isoformat().replace("+00:00", "Z") if row.last_seen_at else None,
+    }
+
+
+def evaluate_row(
+    session: Session,
+    row: DeviceRow,
+    configuration: OrgConfiguration,
+    now: dt.datetime,
+    *,
+    sample: PostureSample | None = None,
+    initial: bool = False,
+) -> tuple[ComplianceEvaluation, list[NewFeedEntry]]:
+    """Evaluate a locked device row, store the verdict and due actions; the feed entries to append."""
+    with session.no_autoflush:
+        device = domain_device(row, user_group_ids(session, row.user_id))
+    if sample is None and row.latest_sample is not None:
+        sample = PostureSample.from_dict(row.latest_sample, device.platform)
+    prior = None if initial else PriorEvaluation.from_dict(row.prior_evaluation)
+    policies = policies_for_device(device, configuration.policies, configuration.smart_groups)
+    evaluation = evaluate_compliance(device, sample, policies, prior, configuration.settings, now)
+    row.compliance_state = evaluation.state.value
+    row.is_compliant = evaluation.is_compliant
+    row.last_evaluated_at = now
+    row.next_evaluation_at = evaluation.next_evaluation_at if device.is_enrolled else None
+    row.evaluation = dict(evaluation.to_dict())
+    row.prior_evaluation = dict(evaluation.to_prior().to_dict())
+    for action in evaluation.due_actions:
+        session.add(
+            DeviceAction(
+                organisation_id=row.organisation_id,
+                device_id=row.id,
+                policy_id=action.policy_id,
+                action_type=action.action.action_type.value,
+                action_key=action.key,
+                due_at=action.due_at,
+                executed_at=now,
+            )
+        )
+        if action.action.action_type in NOTIFY_ACTIONS:
+            session.add(_compliance_notification(row, evaluation, action.policy_name, now))
+    entries: list[NewFeedEntry] = []
+    if evaluation.changed:
+        entries.append(
+            NewFeedEntry(
+                FeedKind.COMPLIANCE_STATE,
+                row.id,
+                evaluation.previous_state.value if evaluation.previous_state else None,
+                evaluation.state.value,
+                {
+                    "device": device_snapshot(row),
+                    "evaluation": {
+                        "evaluatedDateTime": row.evaluation["evaluatedDateTime"],
+                        "complianceState": evaluation.state.value,
+                        "isCompliant": evaluation.is_compliant,
+                        "failingSince": row.evaluation["failingSince"],
+                        "explanation": list(evaluation.explanation),
+                    },
+                },
+            )
+        )
+    return evaluation, entries
+
+
+def _compliance_notification(
+    row: DeviceRow, evaluation: ComplianceEvaluation, policy_name: str, now: dt.datetime
+) -> Notification:
+    reasons = [line for line in evaluation.explanation[1:] if not line.startswith("next:")][:5]
+    return Notification(
+        id=new_id(),
+        organisation_id=row.organisation_id,
+        device_id=row.id,
+        title=f"Your device does not meet {policy_name}",
+        body="\n".join(reasons) or "Your device does not meet your organisation's compliance policy.",
+        deep_link=COMPLIANCE_DEEP_LINK,
+        priority="high",
+        created_at=now,
+        read_at=None,
+    )
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    device: DeviceRow
+    accepted: bool
+    disposition: str
+    reason: str
+    evaluation: ComplianceEvaluation
+
+
+def check_in(
+    session: Session,
+    principal_device_id: str,
+    device_id: str,
+    body: object,
+    now: dt.datetime,
+    cache: ConfigurationCache,
+) -> CheckInResult:
+    """Take a posture sample from the device itself: refuse replays, ignore stale ones, evaluate."""
+    if device_id != principal_device_id:
+        raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
+    begin_write(session)
+    row = lock_device(session, device_id)
+    if row is None:
+        raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
+    if row.enrollment_status != EnrollmentStatus.ENROLLED.value:
+        raise Forbidden(f"the device is {row.enrollment_status}; enrol it again", code="deviceNotEnrolled")
+    platform = Platform(row.platform)
+    sample = PostureSample.from_dict(body, platform)
+    cursor = SampleCursor.from_dict(row.sample_cursor) if row.sample_cursor else None
+    acceptance = accept_sample(sample, cursor, now)
+    # Read everything before changing the row, so that autoflush writes the device once.
+    configuration = cache.get(session, row.organisation_id)
+    row.last_seen_at = now
+    if acceptance.accepted:
+        row.sample_cursor = dict(acceptance.cursor.to_dict())
+        row.latest_sample = dict(sample.to_dict())
+        if sample.os_version is not None:
+            row.os_version = sample.os_version.text
+    evaluation, entries = evaluate_row(session, row, configuration, now, sample=sample if acceptance.accepted else None)
+    feed.append(session, row.organisation_id, entries, now)
+    return CheckInResult(row, acceptance.accepted, acceptance.disposition.value, acceptance.reason, evaluation)
+
+
+def lock_device(session: Session, device_id: str, organisation_id: str | None = None) -> DeviceRow | None:
+    statement = select(DeviceRow).where(DeviceRow.id == device_id).with_for_update()
+    if organisation_id is not None:
+        statement = statement.where(DeviceRow.organisation_id == organisation_id)
+    return session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
+
+
+def reevaluate(
+    session: Session, organisation_id: str, device_id: str, now: dt.datetime, cache: ConfigurationCache
+) -> tuple[DeviceRow, ComplianceEvaluation]:
+    """The administrator's "re-evaluate compliance" button."""
+    begin_write(session)
+    row = lock_device(session, device_id, organisation_id)
+    if row is None:
+        raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
+    evaluation, entries = evaluate_row(session, row, cache.get(session, organisation_id), now)
+    feed.append(session, organisation_id, entries, now)
+    return row, evaluation
+
+
+def sweep(session: Session, now: dt.datetime, cache: ConfigurationCache, batch: int = SWEEP_BATCH) -> int:
+    """Re-evaluate up to ``batch`` devices whose next evaluation is due; how many were evaluated."""
+    begin_write(session)
+    rows: Sequence[DeviceRow] = session.scalars(
+        select(DeviceRow)
+        .where(
+            DeviceRow.next_evaluation_at <= now,
+            DeviceRow.enrollment_status == EnrollmentStatus.ENROLLED.value,
+        )
+        .order_by(DeviceRow.next_evaluation_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    by_organisation: dict[str, list[NewFeedEntry]] = {}
+    for row in rows:
+        _, entries = evaluate_row(session, row, cache.get(session, row.organisation_id), now)
+        by_organisation.setdefault(row.organisation_id, []).extend(entries)
+    for organisation_id in sorted(by_organisation):
+        feed.append(session, organisation_id, by_organisation[organisation_id], now)
+    return len(rows)
