@@ -44,10 +44,10 @@ class Domain(Base):
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("tenant_id", "user_principal_name_lower"),)
-    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, info={"casefolded": True})
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     user_principal_name: Mapped[str] = mapped_column(String(113))
-    user_principal_name_lower: Mapped[str] = mapped_column(String(113))
+    user_principal_name_lower: Mapped[str] = mapped_column(String(113), info={"casefolded": True})
     display_name: Mapped[str] = mapped_column(String(256))
     given_name: Mapped[str | None] = mapped_column(String(64))
     surname: Mapped[str | None] = mapped_column(String(64))
@@ -66,9 +66,9 @@ class User(Base):
 
 class Application(Base):
     __tablename__ = "applications"
-    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, info={"casefolded": True})
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    app_id: Mapped[str] = mapped_column(GUID, unique=True)
+    app_id: Mapped[str] = mapped_column(GUID, unique=True, info={"casefolded": True})
     display_name: Mapped[str] = mapped_column(String(256))
     sign_in_audience: Mapped[str] = mapped_column(String(64), default="AzureADMyOrg")
     created_date_time: Mapped[dt.datetime]
@@ -110,9 +110,9 @@ class ApplicationCertificate(Base):
 class ServicePrincipal(Base):
     __tablename__ = "service_principals"
     __table_args__ = (UniqueConstraint("tenant_id", "app_id"),)
-    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, info={"casefolded": True})
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    app_id: Mapped[str] = mapped_column(GUID, index=True)
+    app_id: Mapped[str] = mapped_column(GUID, index=True, info={"casefolded": True})
     display_name: Mapped[str] = mapped_column(String(256))
     app_owner_organization_id: Mapped[str | None] = mapped_column(GUID)
     service_principal_type: Mapped[str] = mapped_column(String(32), default="Application")
@@ -217,7 +217,7 @@ class RefreshToken(Base):
 
 class Group(Base):
     __tablename__ = "groups"
-    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, info={"casefolded": True})
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     display_name: Mapped[str] = mapped_column(String(256))
     description: Mapped[str | None] = mapped_column(String(1024))
@@ -279,9 +279,9 @@ class Device(Base):
         Index("ix_devices_tenant_device_id", "tenant_id", "device_id", unique=True),
         Index("ix_devices_tenant_display_name", "tenant_id", "display_name"),
     )
-    id: Mapped[str] = mapped_column(GUID, primary_key=True)
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, info={"casefolded": True})
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    device_id: Mapped[str] = mapped_column(GUID)
+    device_id: Mapped[str] = mapped_column(GUID, info={"casefolded": True})
     display_name: Mapped[str] = mapped_column(String(256))
     account_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     operating_system: Mapped[str | None] = mapped_column(String(64))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,9 @@ class GraphRequest:
         return f"{GRAPH_ROOT}/{self.version}/$metadata#{fragment}"
 
 
-def graph_request(directory: Directory, request: Request, version: str) -> Iterator[GraphRequest]:
+def open_graph_request(directory: Directory, request: Request, version: str) -> GraphRequest:
+    """Authenticate and throttle the call and open its session (no I/O on the hot path: the token check and
+    the tenant's settings are cached). The caller closes ``session``."""
     caller = authenticate(directory, request)
     throttler: Throttler = directory.throttler
     settings = directory.tenant_settings(caller.tenant_id)
@@ -126,12 +128,7 @@ def graph_request(directory: Directory, request: Request, version: str) -> Itera
                 error.status_code, error.code, error.message, headers={**decision.headers, **error.headers}
             )
         request.state.graph_headers = dict(decision.headers)
-    session = directory.sessions()
-    try:
-        yield GraphRequest(directory, caller, version, session, request)
-    finally:
-        session.rollback()
-        session.close()
+    return GraphRequest(directory, caller, version, directory.sessions(), request)
 
 
 def request_ids(request: Request) -> tuple[str, str]:

@@ -147,8 +147,8 @@ def columns_from_graph(document: dict[str, Any]) -> dict[str, Any]:
 
     attributes = {key: value for key, value in (document.get("extensionAttributes") or {}).items() if value is not None}
     return {
-        "id": document["id"],
-        "device_id": document["deviceId"],
+        "id": str(document["id"]).lower(),
+        "device_id": str(document["deviceId"]).lower(),
         "display_name": document.get("displayName") or "",
         "account_enabled": document.get("accountEnabled", True),
         "operating_system": document.get("operatingSystem"),

@@ -10,7 +10,8 @@ implies: ``not(x eq v)`` keeps rows where x is null):
 - a comparison with a null property is false (``eq``, ``ge``, ``startsWith``, ``in``...), ``ne v`` is
   true for null, ``eq null``/``ne null`` test for null;
 - string comparisons ignore case, as the directory does (inferred from its behaviour; the docs' tokenized
-  ``$search`` is case-insensitive too). A store that needs index use should index ``lower(column)``;
+  ``$search`` is case-insensitive too). A column stored lower-cased (``info={"casefolded": True}``) is
+  compared without ``lower()`` so its index serves the lookup; others need an index on ``lower(column)``;
 - ``collection/any(v: body)`` is an EXISTS over the JSON array or the correlated child rows;
   ``collection/$count`` counts them.
 
@@ -207,8 +208,15 @@ def _bind_value(lit: Literal, column: ColumnElement[Any], edm: Edm) -> Any:
     return value
 
 
+def _casefolded(column: ColumnElement[Any]) -> bool:
+    """A column whose values are stored lower-cased (``info={"casefolded": True}``, e.g. generated GUIDs) is
+    compared as it is, so its index serves ``eq``/``in`` lookups."""
+    info = getattr(column, "info", None)
+    return bool(info and info.get("casefolded"))
+
+
 def _text_lhs(column: ColumnElement[Any], edm: Edm) -> ColumnElement[Any]:
-    return func.lower(column) if _is_text(edm) else column
+    return func.lower(column) if _is_text(edm) and not _casefolded(column) else column
 
 
 class FilterCompiler:

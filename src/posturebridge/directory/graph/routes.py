@@ -7,7 +7,7 @@ the segment '…'." as Graph answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -28,15 +28,21 @@ from posturebridge.directory.graph import (
     mobility,
     users,
 )
-from posturebridge.directory.graph.core import GraphRequest, error_response, graph_request
+from posturebridge.directory.graph.core import GraphRequest, error_response, open_graph_request
 from posturebridge.directory.graph.errors import GraphError, bad_request
 
 VERSIONS = ("v1.0", "beta")
 
 
-def _context(directory: Directory, version: str) -> Callable[[Request], Iterator[GraphRequest]]:
-    def dependency(request: Request) -> Iterator[GraphRequest]:
-        yield from graph_request(directory, request, version)
+def _context(directory: Directory, version: str) -> Callable[[Request], AsyncIterator[GraphRequest]]:
+    # An async dependency runs on the event loop: no thread hop before the route (sync routes still run in
+    # the thread pool, where their database work belongs). The session rolls back unless the route committed.
+    async def dependency(request: Request) -> AsyncIterator[GraphRequest]:
+        context = open_graph_request(directory, request, version)
+        try:
+            yield context
+        finally:
+            context.session.close()
 
     return dependency
 

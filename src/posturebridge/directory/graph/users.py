@@ -48,7 +48,7 @@ CATALOGUE = ResourceCatalogue.bind(
         "mailNickname": _c.mail_nickname,
         "surname": _c.surname,
         "usageLocation": _c.usage_location,
-        "userPrincipalName": _c.user_principal_name,
+        "userPrincipalName": _c.user_principal_name_lower,
         "userType": _c.user_type,
     },
 )
