@@ -226,10 +226,13 @@ def test_a_schema_newer_than_the_code_fails_with_one_clear_line(tmp_path: Path) 
     engine.dispose()
     result = _run_up("--data-dir", str(tmp_path))
     assert result.returncode == 1
-    assert result.stderr.strip() == (
+    message = result.stderr.strip()
+    assert message.startswith(
         "posturebridge: error: partner database schema is at revision ffff, newer than this posturebridge "
-        "(newest known 0001); upgrade posturebridge or point it at another database"
+        "(newest known "
     )
+    assert message.endswith("); upgrade posturebridge or point it at another database")
+    assert "\n" not in message
 
 
 def test_serve_runs_one_part_alone(tmp_path: Path) -> None:
