@@ -93,7 +93,9 @@ def serve(settings: Settings, part: Part, *, fd: int | None = None) -> None:
 
     check_data_dir(settings.data_dir)
     sock = socket.socket(fileno=fd) if fd is not None else bind_socket(settings.host, settings.port(part), part)
-    engine = prepare_database(settings, part)
+    # Started by a supervisor (an inherited socket): the supervisor migrates the database and made the TLS
+    # material; the child only connects, so the three children import while the parent migrates.
+    engine = make_engine(settings.database_url(part)) if fd is not None else prepare_database(settings, part)
     tls = tls_paths(settings, part)
     app = create_app(part, settings, engine)
     config = uvicorn.Config(
@@ -155,19 +157,22 @@ class Supervisor:
         settings = self.settings
         check_data_dir(settings.data_dir)
         sockets = [bind_socket(settings.host, settings.port(part), part) for part in self.parts]
-        try:
-            for part in self.parts:
-                prepare_database(settings, part).dispose()
-                tls_paths(settings, part)
-            if self.before_start is not None:
-                self.before_start(settings)
-            for part, sock in zip(self.parts, sockets, strict=True):
-                self.children.extend(self._spawn(part, sock) for _ in range(self.workers))
-        finally:
-            for sock in sockets:
-                sock.close()
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            try:
+                for part in self.parts:
+                    tls_paths(settings, part)
+                # Children start importing (seconds of CPU each) while this process migrates and seeds; they
+                # answer /healthz only after, and any failure here stops them before anything is served.
+                for part, sock in zip(self.parts, sockets, strict=True):
+                    self.children.extend(self._spawn(part, sock) for _ in range(self.workers))
+            finally:
+                for sock in sockets:
+                    sock.close()
+            for part in self.parts:
+                prepare_database(settings, part).dispose()
+            if self.before_start is not None:
+                self.before_start(settings)
             self._wait_ready()
             if on_ready is not None:
                 on_ready(self.children)
@@ -192,7 +197,8 @@ class Supervisor:
                 "POSTUREBRIDGE_LOG_LEVEL": settings.log_level,
             }
         )
-        command = [sys.executable, "-m", "posturebridge", "serve", part, "--fd", str(sock.fileno())]
+        # The child runs this module directly rather than the CLI: it skips importing every command.
+        command = [sys.executable, "-m", "posturebridge.runner", part, str(sock.fileno())]
         process = subprocess.Popen(
             command, env=env, pass_fds=(sock.fileno(),), preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL
         )
@@ -263,3 +269,24 @@ def create_app(part: Part, settings: Settings, engine: Engine) -> FastAPI:
     from posturebridge.partner.app import create_app as partner_app
 
     return partner_app(settings, engine)
+
+
+def _child_main(argv: list[str]) -> int:
+    """``python -m posturebridge.runner PART FD``: one supervised part on an inherited socket (settings from the
+    environment the supervisor passes)."""
+    from posturebridge.common.errors import CommandError
+
+    part = next((candidate for candidate in PARTS if argv[:1] == [candidate]), None)
+    if part is None or len(argv) != 2 or not argv[1].isdigit():
+        print("usage: python -m posturebridge.runner directory|mdm|partner FD", file=sys.stderr)
+        return 2
+    try:
+        serve(Settings(), part, fd=int(argv[1]))
+    except CommandError as exc:
+        print(f"posturebridge: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
