@@ -1,8 +1,9 @@
 """Check-in ingest: posture samples per second and p99 latency, each evaluated against the organisation's
 policies (5) with N enrolled devices (10,000), on SQLite and PostgreSQL.
 
-Two figures per database: the service function alone (one thread, one transaction per sample: parse,
-replay check, evaluation, device update, feed entry on a transition) and end to end over HTTP against a
+Three figures per database: the service function alone (one thread, one transaction per sample: parse,
+replay check, evaluation, device update, feed entry on a transition), the same with ``check_in_many``
+taking ``--batch`` samples per transaction, and end to end over HTTP against a
 ``posturebridge serve mdm`` process with several client threads. Every sample flips its device between
 compliant and not, so every check-in also writes a change-feed entry.
 
@@ -37,20 +38,38 @@ from posturebridge.mdm.service.compliance import ConfigurationCache
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def service_ingest(url: str, devices: list[tuple[str, str, str]], samples: int) -> dict[str, float]:
+def service_ingest(
+    url: str,
+    devices: list[tuple[str, str, str]],
+    samples: int,
+    batch: int = 1,
+    sequences: dict[str, int] | None = None,
+) -> dict[str, float]:
+    """``batch`` 1: ``check_in``, one transaction per sample; more: ``check_in_many``, ``batch`` per transaction.
+
+    Latency is per transaction (what a sample waits for its commit)."""
     engine = make_engine(url)
     sessions = sessionmaker(engine, expire_on_commit=False)
     cache = ConfigurationCache()
     latencies: list[float] = []
-    sequences: dict[str, int] = {}
+    sequences = {} if sequences is None else sequences
     started = time.perf_counter()
-    for index in range(samples):
-        device_id, _, platform = devices[index % len(devices)]
-        sequence = sequences[device_id] = sequences.get(device_id, 0) + 1
-        body = sample(platform, sequence, compliant=sequence % 2 == 0)
+    for first in range(0, samples, batch):
+        arrivals = []
+        for index in range(first, min(first + batch, samples)):
+            device_id, _, platform = devices[index % len(devices)]
+            sequence = sequences[device_id] = sequences.get(device_id, 0) + 1
+            body = sample(platform, sequence, compliant=sequence % 2 == 0)
+            arrivals.append(compliance.Arrival(device_id, device_id, body))
         begin = time.perf_counter()
         with unit_of_work(sessions) as session:
-            compliance.check_in(session, device_id, device_id, body, dt.datetime.now(dt.UTC), cache)
+            now = dt.datetime.now(dt.UTC)
+            if batch == 1:
+                compliance.check_in(session, arrivals[0].device_id, arrivals[0].device_id, arrivals[0].body, now, cache)
+            else:
+                outcomes = compliance.check_in_many(session, arrivals, now, cache)
+                if refused := [o for o in outcomes if isinstance(o, Exception)]:
+                    raise RuntimeError(f"samples refused: {refused[:3]}")
             session.commit()
         latencies.append(time.perf_counter() - begin)
     elapsed = time.perf_counter() - started
@@ -101,14 +120,18 @@ def _figures(count: int, elapsed: float, latencies: list[float]) -> dict[str, fl
     }
 
 
-def run(database: str, devices: int, samples: int, http_samples: int, threads: int, postgres: str) -> dict[str, Any]:
+def run(
+    database: str, devices: int, samples: int, batch: int, http_samples: int, threads: int, postgres: str
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as workdir:
         url, admin = fresh_database(database, Path(workdir), postgres)
         try:
             seeded_at = time.perf_counter()
             _, fleet = seed(url, devices)
             seeding = time.perf_counter() - seeded_at
-            service = service_ingest(url, fleet, samples)
+            sequences: dict[str, int] = {}
+            service = service_ingest(url, fleet, samples, 1, sequences)
+            batched = service_ingest(url, fleet, samples, batch, sequences)
             process, base = start_server(url, Path(workdir))
             try:
                 http = http_ingest(base, fleet, http_samples, threads)
@@ -117,26 +140,34 @@ def run(database: str, devices: int, samples: int, http_samples: int, threads: i
                 process.wait(timeout=15)
         finally:
             drop_database(url, admin)
-    return {"database": database, "devices": devices, "enrol_s": seeding, "service": service, "http": http}
+    return {
+        "database": database,
+        "devices": devices,
+        "enrol_s": seeding,
+        "service": service,
+        f"service, {batch} per transaction": batched,
+        "http": http,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=50, help="samples per transaction of the batched figure")
     parser.add_argument("--http-samples", type=int, default=4_000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; '' to skip PostgreSQL")
     parser.add_argument("--small", action="store_true", help="a few seconds, for tests")
     args = parser.parse_args(argv)
     if args.small:
-        args.devices, args.samples, args.http_samples, args.threads = 30, 60, 40, 2
+        args.devices, args.samples, args.batch, args.http_samples, args.threads = 30, 60, 10, 40, 2
     print(f"# MDM check-in ingest — {host.python_version()}, {args.devices} devices, 5 policies")
     print("| database | path | samples | samples/s | p50 ms | p99 ms |")
     print("|---|---|---:|---:|---:|---:|")
     for database in ["sqlite", "postgres"] if args.postgres else ["sqlite"]:
-        figures = run(database, args.devices, args.samples, args.http_samples, args.threads, args.postgres)
-        for path in ("service", "http"):
+        figures = run(database, args.devices, args.samples, args.batch, args.http_samples, args.threads, args.postgres)
+        for path in ("service", f"service, {args.batch} per transaction", "http"):
             f = figures[path]
             print(
                 f"| {database} | {path} | {f['samples']:,.0f} | {f['per_second']:,.0f} | "

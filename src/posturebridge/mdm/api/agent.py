@@ -63,11 +63,11 @@ def router(context: MdmContext) -> APIRouter:
             result = compliance.check_in(session, principal.device_id, device_id, body, context.now(), context.cache)
             session.commit()
         return schemas.CheckInResponse(
-            device_id=result.device.id,
+            device_id=result.device_id,
             disposition="accepted" if result.accepted else "ignoredStale",
             reason=result.reason,
-            compliance_state=result.device.compliance_state,
-            is_compliant=result.device.is_compliant,
+            compliance_state=result.compliance_state,
+            is_compliant=result.is_compliant,
             evaluation=dict(result.evaluation.to_dict()),
         )
 

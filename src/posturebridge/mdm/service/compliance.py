@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from posturebridge.common.ids import new_id
@@ -36,7 +36,7 @@ from posturebridge.mdm.domain import (
     parse_os_version,
     policies_for_device,
 )
-from posturebridge.mdm.domain.errors import InvalidOsVersionError
+from posturebridge.mdm.domain.errors import InvalidOsVersionError, MdmDomainError
 from posturebridge.mdm.models import (
     CompliancePolicyRow,
     DeviceAction,
@@ -48,7 +48,7 @@ from posturebridge.mdm.models import (
     UserGroupMember,
 )
 from posturebridge.mdm.service import feed
-from posturebridge.mdm.service.errors import Forbidden, NotFound
+from posturebridge.mdm.service.errors import Forbidden, MdmError, NotFound
 from posturebridge.mdm.service.feed import FeedKind, NewFeedEntry
 from posturebridge.mdm.service.transactions import begin_write
 
@@ -79,7 +79,7 @@ class ConfigurationCache:
         self._by_organisation: dict[str, OrgConfiguration] = {}
 
     def get(self, session: Session, organisation_id: str) -> OrgConfiguration:
-        version = session.scalar(select(Organisation.configuration_version).where(Organisation.id == organisation_id))
+        version = session.connection().scalar(_CONFIGURATION_VERSION, {"organisation_id": organisation_id})
         if version is None:
             raise NotFound("the organisation does not exist", code="organisationNotFound")
         with self._lock:
@@ -90,6 +90,11 @@ class ConfigurationCache:
         with self._lock:
             self._by_organisation[organisation_id] = loaded
         return loaded
+
+
+_CONFIGURATION_VERSION = select(Organisation.configuration_version).where(
+    Organisation.id == bindparam("organisation_id")
+)
 
 
 def load_configuration(session: Session, organisation_id: str, version: int) -> OrgConfiguration:
@@ -140,7 +145,41 @@ def user_group_ids(session: Session, user_id: str | None) -> frozenset[str]:
     return frozenset(session.scalars(select(UserGroupMember.group_id).where(UserGroupMember.user_id == user_id)))
 
 
-def domain_device(row: DeviceRow, group_ids: frozenset[str]) -> Device:
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What evaluation reads of a device row: an ORM ``DeviceRow`` or a Core result row, copied once.
+
+    The check-in path reads and writes the device with Core statements (the ORM's unit of work was most
+    of its cost); the other callers hold ORM rows. Both go through the same evaluation.
+    """
+
+    id: str
+    organisation_id: str
+    platform: str
+    ownership: str
+    enrollment_status: str
+    enrolled_at: dt.datetime
+    last_seen_at: dt.datetime | None
+    model: str
+    os_version: str | None
+    user_id: str | None
+    entra_device_id: str | None
+    compliance_state: str
+    is_compliant: bool
+    next_evaluation_at: dt.datetime | None
+    prior_evaluation: dict[str, Any]
+    sample_cursor: dict[str, Any] | None
+    latest_sample: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: Any) -> DeviceFacts:
+        return cls(**{name: getattr(row, name) for name in DEVICE_FACT_COLUMNS})
+
+
+DEVICE_FACT_COLUMNS = tuple(f.name for f in fields(DeviceFacts))
+
+
+def domain_device(row: DeviceRow | DeviceFacts, group_ids: frozenset[str]) -> Device:
     platform = Platform(row.platform)
     try:
         os_version = parse_os_version(platform, row.os_version) if row.os_version else None
@@ -160,7 +199,7 @@ def domain_device(row: DeviceRow, group_ids: frozenset[str]) -> Device:
     )
 
 
-def device_snapshot(row: DeviceRow) -> dict[str, Any]:
+def device_snapshot(row: DeviceRow | DeviceFacts) -> dict[str, Any]:
     """The device as a feed consumer needs it to act without another call (latest state wins)."""
     return {
         "id": row.id,
@@ -177,6 +216,80 @@ def device_snapshot(row: DeviceRow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """An evaluation and what storing it means: device columns to set, rows to add, feed entries to append."""
+
+    evaluation: ComplianceEvaluation
+    changes: dict[str, Any]
+    records: list[DeviceAction | Notification]
+    entries: list[NewFeedEntry]
+
+
+def judge(
+    session: Session,
+    facts: DeviceFacts,
+    configuration: OrgConfiguration,
+    now: dt.datetime,
+    *,
+    sample: PostureSample | None = None,
+    initial: bool = False,
+) -> Verdict:
+    """Evaluate a locked device; nothing is written here, the caller stores the verdict."""
+    device = domain_device(facts, user_group_ids(session, facts.user_id))
+    if sample is None and facts.latest_sample is not None:
+        sample = PostureSample.from_dict(facts.latest_sample, device.platform)
+    prior = None if initial else PriorEvaluation.from_dict(facts.prior_evaluation)
+    policies = policies_for_device(device, configuration.policies, configuration.smart_groups)
+    evaluation = evaluate_compliance(device, sample, policies, prior, configuration.settings, now)
+    stored = dict(evaluation.to_dict())
+    changes: dict[str, Any] = {
+        "compliance_state": evaluation.state.value,
+        "is_compliant": evaluation.is_compliant,
+        "last_evaluated_at": now,
+        "next_evaluation_at": evaluation.next_evaluation_at if device.is_enrolled else None,
+        "evaluation": stored,
+        "prior_evaluation": dict(evaluation.to_prior().to_dict()),
+    }
+    records: list[DeviceAction | Notification] = []
+    for action in evaluation.due_actions:
+        records.append(
+            DeviceAction(
+                organisation_id=facts.organisation_id,
+                device_id=facts.id,
+                policy_id=action.policy_id,
+                action_type=action.action.action_type.value,
+                action_key=action.key,
+                due_at=action.due_at,
+                executed_at=now,
+            )
+        )
+        if action.action.action_type in NOTIFY_ACTIONS:
+            records.append(_compliance_notification(facts, evaluation, action.policy_name, now))
+    entries: list[NewFeedEntry] = []
+    if evaluation.changed:
+        after = replace(facts, compliance_state=evaluation.state.value, is_compliant=evaluation.is_compliant)
+        entries.append(
+            NewFeedEntry(
+                FeedKind.COMPLIANCE_STATE,
+                facts.id,
+                evaluation.previous_state.value if evaluation.previous_state else None,
+                evaluation.state.value,
+                {
+                    "device": device_snapshot(after),
+                    "evaluation": {
+                        "evaluatedDateTime": stored["evaluatedDateTime"],
+                        "complianceState": evaluation.state.value,
+                        "isCompliant": evaluation.is_compliant,
+                        "failingSince": stored["failingSince"],
+                        "explanation": list(evaluation.explanation),
+                    },
+                },
+            )
+        )
+    return Verdict(evaluation, changes, records, entries)
+
+
 def evaluate_row(
     session: Session,
     row: DeviceRow,
@@ -186,59 +299,17 @@ def evaluate_row(
     sample: PostureSample | None = None,
     initial: bool = False,
 ) -> tuple[ComplianceEvaluation, list[NewFeedEntry]]:
-    """Evaluate a locked device row, store the verdict and due actions; the feed entries to append."""
+    """Evaluate a locked ORM device row, store the verdict and due actions; the feed entries to append."""
     with session.no_autoflush:
-        device = domain_device(row, user_group_ids(session, row.user_id))
-    if sample is None and row.latest_sample is not None:
-        sample = PostureSample.from_dict(row.latest_sample, device.platform)
-    prior = None if initial else PriorEvaluation.from_dict(row.prior_evaluation)
-    policies = policies_for_device(device, configuration.policies, configuration.smart_groups)
-    evaluation = evaluate_compliance(device, sample, policies, prior, configuration.settings, now)
-    row.compliance_state = evaluation.state.value
-    row.is_compliant = evaluation.is_compliant
-    row.last_evaluated_at = now
-    row.next_evaluation_at = evaluation.next_evaluation_at if device.is_enrolled else None
-    row.evaluation = dict(evaluation.to_dict())
-    row.prior_evaluation = dict(evaluation.to_prior().to_dict())
-    for action in evaluation.due_actions:
-        session.add(
-            DeviceAction(
-                organisation_id=row.organisation_id,
-                device_id=row.id,
-                policy_id=action.policy_id,
-                action_type=action.action.action_type.value,
-                action_key=action.key,
-                due_at=action.due_at,
-                executed_at=now,
-            )
-        )
-        if action.action.action_type in NOTIFY_ACTIONS:
-            session.add(_compliance_notification(row, evaluation, action.policy_name, now))
-    entries: list[NewFeedEntry] = []
-    if evaluation.changed:
-        entries.append(
-            NewFeedEntry(
-                FeedKind.COMPLIANCE_STATE,
-                row.id,
-                evaluation.previous_state.value if evaluation.previous_state else None,
-                evaluation.state.value,
-                {
-                    "device": device_snapshot(row),
-                    "evaluation": {
-                        "evaluatedDateTime": row.evaluation["evaluatedDateTime"],
-                        "complianceState": evaluation.state.value,
-                        "isCompliant": evaluation.is_compliant,
-                        "failingSince": row.evaluation["failingSince"],
-                        "explanation": list(evaluation.explanation),
-                    },
-                },
-            )
-        )
-    return evaluation, entries
+        verdict = judge(session, DeviceFacts.of(row), configuration, now, sample=sample, initial=initial)
+    for name, value in verdict.changes.items():
+        setattr(row, name, value)
+    session.add_all(verdict.records)
+    return verdict.evaluation, verdict.entries
 
 
 def _compliance_notification(
-    row: DeviceRow, evaluation: ComplianceEvaluation, policy_name: str, now: dt.datetime
+    row: DeviceFacts, evaluation: ComplianceEvaluation, policy_name: str, now: dt.datetime
 ) -> Notification:
     reasons = [line for line in evaluation.explanation[1:] if not line.startswith("next:")][:5]
     return Notification(
@@ -256,7 +327,9 @@ def _compliance_notification(
 
 @dataclass(frozen=True)
 class CheckInResult:
-    device: DeviceRow
+    device_id: str
+    compliance_state: str
+    is_compliant: bool
     accepted: bool
     disposition: str
     reason: str
@@ -272,29 +345,121 @@ def check_in(
     cache: ConfigurationCache,
 ) -> CheckInResult:
     """Take a posture sample from the device itself: refuse replays, ignore stale ones, evaluate."""
+    begin_write(session)
+    result, entries = _take_sample(session, principal_device_id, device_id, body, now, cache)
+    feed.append(session, result.organisation_id, entries, now)
+    return result.outcome
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One posture sample as it reached the MDM: who sent it, for which device, the body."""
+
+    principal_device_id: str
+    device_id: str
+    body: object
+
+
+def check_in_many(
+    session: Session, arrivals: Sequence[Arrival], now: dt.datetime, cache: ConfigurationCache
+) -> list[CheckInResult | MdmError | MdmDomainError]:
+    """Check in samples that arrived together, in one transaction; per sample its result or its refusal.
+
+    A sample is refused (replay, invalid body, another device's, not enrolled) before anything of it
+    is written, so a refusal leaves the others standing; any other error rolls the whole batch back.
+    Samples of one device are taken in order, each seeing the one before. Feed entries are appended
+    once per organisation at the end, in arrival order.
+    """
+    begin_write(session)
+    outcomes: list[CheckInResult | MdmError | MdmDomainError] = []
+    by_organisation: dict[str, list[NewFeedEntry]] = {}
+    for arrival in arrivals:
+        try:
+            taken, entries = _take_sample(
+                session, arrival.principal_device_id, arrival.device_id, arrival.body, now, cache
+            )
+        except (MdmError, MdmDomainError) as refused:
+            outcomes.append(refused)
+            continue
+        outcomes.append(taken.outcome)
+        by_organisation.setdefault(taken.organisation_id, []).extend(entries)
+    for organisation_id in sorted(by_organisation):
+        feed.append(session, organisation_id, by_organisation[organisation_id], now)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Taken:
+    organisation_id: str
+    outcome: CheckInResult
+
+
+def _take_sample(
+    session: Session,
+    principal_device_id: str,
+    device_id: str,
+    body: object,
+    now: dt.datetime,
+    cache: ConfigurationCache,
+) -> tuple[_Taken, list[NewFeedEntry]]:
+    """One check-in inside a write transaction, feed entries excepted; raises before writing if refused.
+
+    The hot path of the MDM: the device is read and written with Core statements, and only the
+    columns whose value changed are written.
+    """
     if device_id != principal_device_id:
         raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
-    begin_write(session)
-    row = lock_device(session, device_id)
-    if row is None:
+    connection = session.connection()
+    found = connection.execute(_LOCK_DEVICE_FACTS, {"device_id": device_id}).one_or_none()
+    if found is None:
         raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
-    if row.enrollment_status != EnrollmentStatus.ENROLLED.value:
-        raise Forbidden(f"the device is {row.enrollment_status}; enrol it again", code="deviceNotEnrolled")
-    platform = Platform(row.platform)
-    sample = PostureSample.from_dict(body, platform)
-    cursor = SampleCursor.from_dict(row.sample_cursor) if row.sample_cursor else None
+    facts = DeviceFacts.of(found)
+    if facts.enrollment_status != EnrollmentStatus.ENROLLED.value:
+        raise Forbidden(f"the device is {facts.enrollment_status}; enrol it again", code="deviceNotEnrolled")
+    sample = PostureSample.from_dict(body, Platform(facts.platform))
+    cursor = SampleCursor.from_dict(facts.sample_cursor) if facts.sample_cursor else None
     acceptance = accept_sample(sample, cursor, now)
-    # Read everything before changing the row, so that autoflush writes the device once.
-    configuration = cache.get(session, row.organisation_id)
-    row.last_seen_at = now
+    configuration = cache.get(session, facts.organisation_id)
+    seen: dict[str, Any] = {"last_seen_at": now}
     if acceptance.accepted:
-        row.sample_cursor = dict(acceptance.cursor.to_dict())
-        row.latest_sample = dict(sample.to_dict())
+        seen["sample_cursor"] = dict(acceptance.cursor.to_dict())
+        seen["latest_sample"] = dict(sample.to_dict())
         if sample.os_version is not None:
-            row.os_version = sample.os_version.text
-    evaluation, entries = evaluate_row(session, row, configuration, now, sample=sample if acceptance.accepted else None)
-    feed.append(session, row.organisation_id, entries, now)
-    return CheckInResult(row, acceptance.accepted, acceptance.disposition.value, acceptance.reason, evaluation)
+            seen["os_version"] = sample.os_version.text
+    facts = replace(facts, **seen)
+    verdict = judge(session, facts, configuration, now, sample=sample if acceptance.accepted else None)
+    connection.execute(_UPDATE_DEVICE, {"device_id_": device_id, **seen, **_changed(facts, verdict.changes)})
+    session.add_all(verdict.records)
+    evaluation = verdict.evaluation
+    outcome = CheckInResult(
+        device_id,
+        evaluation.state.value,
+        evaluation.is_compliant,
+        acceptance.accepted,
+        acceptance.disposition.value,
+        acceptance.reason,
+        evaluation,
+    )
+    return _Taken(facts.organisation_id, outcome), verdict.entries
+
+
+_DEVICES = cast(Table, DeviceRow.__table__)
+_LOCK_DEVICE_FACTS = (
+    select(*(_DEVICES.c[name] for name in DEVICE_FACT_COLUMNS))
+    .where(_DEVICES.c.id == bindparam("device_id"))
+    .with_for_update()
+)
+
+_UPDATE_DEVICE = update(_DEVICES).where(_DEVICES.c.id == bindparam("device_id_"))
+"""The columns to set are the execution's parameters: only the changed ones are written."""
+
+
+def _changed(facts: DeviceFacts, changes: dict[str, Any]) -> dict[str, Any]:
+    """The verdict's columns whose value differs from the stored one (the others are not rewritten)."""
+    return {name: value for name, value in changes.items() if getattr(facts, name, _UNKNOWN) != value}
+
+
+_UNKNOWN = object()
 
 
 def lock_device(session: Session, device_id: str, organisation_id: str | None = None) -> DeviceRow | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from posturebridge.mdm.models import FeedCounter, FeedEntry
@@ -63,38 +63,41 @@ def create_counter(session: Session, organisation_id: str) -> None:
     session.add(FeedCounter(organisation_id=organisation_id, last_sequence=0, pruned_through=0))
 
 
-def append(
-    session: Session, organisation_id: str, entries: Sequence[NewFeedEntry], now: dt.datetime
-) -> list[FeedEntry]:
-    """Number ``entries`` and add them to the session. Call it last in the transaction."""
+def append(session: Session, organisation_id: str, entries: Sequence[NewFeedEntry], now: dt.datetime) -> list[int]:
+    """Number and insert ``entries``; their sequence numbers. Call it last in the transaction."""
     if not entries:
         return []
     session.flush()  # the changes this entry records go first; the counter lock is taken last
-    counters = cast(Table, FeedCounter.__table__)
-    statement = (
-        update(counters)
-        .where(counters.c.organisation_id == organisation_id)
-        .values(last_sequence=counters.c.last_sequence + len(entries))
-        .returning(counters.c.last_sequence)
-    )
-    last = session.connection().execute(statement).scalar_one()
+    connection = session.connection()
+    taken = {"organisation_id_": organisation_id, "count": len(entries)}
+    last = int(connection.execute(_TAKE_SEQUENCES, taken).scalar_one())
     first = last - len(entries) + 1
     rows = [
-        FeedEntry(
-            organisation_id=organisation_id,
-            sequence=first + index,
-            kind=entry.kind.value,
-            device_id=entry.device_id,
-            previous_value=entry.previous_value,
-            value=entry.value,
-            occurred_at=now,
-            payload=entry.payload,
-        )
+        {
+            "organisation_id": organisation_id,
+            "sequence": first + index,
+            "kind": entry.kind.value,
+            "device_id": entry.device_id,
+            "previous_value": entry.previous_value,
+            "value": entry.value,
+            "occurred_at": now,
+            "payload": entry.payload,
+        }
         for index, entry in enumerate(entries)
     ]
-    session.add_all(rows)
+    connection.execute(_INSERT_ENTRIES, rows[0] if len(rows) == 1 else rows)
     session.info[FEED_WRITTEN] = True
-    return rows
+    return list(range(first, last + 1))
+
+
+_COUNTERS = cast(Table, FeedCounter.__table__)
+_TAKE_SEQUENCES = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.organisation_id == bindparam("organisation_id_"))
+    .values(last_sequence=_COUNTERS.c.last_sequence + bindparam("count"))
+    .returning(_COUNTERS.c.last_sequence)
+)
+_INSERT_ENTRIES = insert(cast(Table, FeedEntry.__table__))
 
 
 def read(session: Session, organisation_id: str, after: int, limit: int) -> FeedPage:
