@@ -222,10 +222,13 @@ def test_kill_9_during_a_storm_loses_no_acknowledged_change(world: World, tmp_pa
 class RecordingChannel:
     """Wraps the real Windows channel and notes which worker sent which version of a device, and when."""
 
-    def __init__(self, inner: object, owner: str, log: list[tuple[str, str, int, float, float]]) -> None:
+    def __init__(
+        self, inner: object, owner: str, log: list[tuple[str, str, int, float, float]], chunk_size: int | None = None
+    ) -> None:
         self.inner = inner
         self.name = inner.name  # type: ignore[attr-defined]
-        self.chunk_size = inner.chunk_size  # type: ignore[attr-defined]
+        # A small chunk makes each claim small, so both workers take part even on a fast machine.
+        self.chunk_size = chunk_size or inner.chunk_size  # type: ignore[attr-defined]
         self.owner = owner
         self.log = log
 
@@ -245,9 +248,9 @@ def test_two_workers_on_postgresql_never_send_a_device_twice_at_once_and_keep_it
     log: list[tuple[str, str, int, float, float]] = []
     workers = []
     for owner in ("worker-a", "worker-b"):
-        ctx = partner_context(world, database_url, owner=owner, concurrency=3)
+        ctx = partner_context(world, database_url, owner=owner, concurrency=1)
         windows = ctx.channels.get("windows")
-        ctx.channels.register(RecordingChannel(windows, owner, log))  # type: ignore[arg-type]
+        ctx.channels.register(RecordingChannel(windows, owner, log, chunk_size=2))  # type: ignore[arg-type]
         workers.append(Worker(ctx, feed_wait=0.5, idle=0.05))
     for worker in workers:
         worker.start()

@@ -33,7 +33,6 @@ from posturebridge.directory import catalog
 from posturebridge.directory.audit import Change, Target, record
 from posturebridge.directory.graph import body as bodies
 from posturebridge.directory.graph.core import GraphRequest, json_response
-from posturebridge.directory.graph.devices import initiator
 from posturebridge.directory.graph.errors import GraphError
 from posturebridge.directory.intune.partners import (
     BETA_ONLY_PLATFORMS,
@@ -206,7 +205,7 @@ def _audit(
         activity=activity,
         category="DeviceManagement",
         operation_type=operation,
-        initiated_by=initiator(ctx),
+        initiated_by=ctx.initiator(),
         targets=[Target(partner.id, partner.display_name, "ComplianceManagementPartner", changes=tuple(changes))],
         now=ctx.now,
         service="Intune",

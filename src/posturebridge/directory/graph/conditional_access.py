@@ -30,7 +30,7 @@ from posturebridge.conditional_access import (
     parse_named_location,
     parse_policy,
 )
-from posturebridge.directory.audit import Change, Initiator, Target, record
+from posturebridge.directory.audit import Change, Target, record
 from posturebridge.directory.graph.body import read_json
 from posturebridge.directory.graph.core import GraphRequest, json_response
 from posturebridge.directory.graph.errors import bad_request, not_found
@@ -84,16 +84,6 @@ BETA_ONLY_SIGN_IN = (
     "tokenIssuerType",
 )
 BETA_ONLY_APPLIED = ("conditionsSatisfied", "conditionsNotSatisfied")
-
-
-def _initiator(ctx: GraphRequest) -> Initiator:
-    caller = ctx.caller
-    return Initiator(
-        app_id=caller.app_id,
-        service_principal_id=None if caller.user_id else caller.object_id,
-        user_id=caller.user_id,
-        ip_address=caller.ip_address,
-    )
 
 
 def _validate_policy(document: dict[str, Any]) -> None:
@@ -264,7 +254,7 @@ def _register_policies(api: APIRouter, context: Any) -> None:
             activity="Add conditional access policy",
             category="Policy",
             operation_type="Add",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             service="Conditional Access",
             targets=[
                 Target(row.id, row.display_name, "Policy", changes=(Change("ConditionalAccessPolicy", None, document),))
@@ -294,7 +284,7 @@ def _register_policies(api: APIRouter, context: Any) -> None:
             activity="Update conditional access policy",
             category="Policy",
             operation_type="Update",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             service="Conditional Access",
             targets=[
                 Target(
@@ -316,7 +306,7 @@ def _register_policies(api: APIRouter, context: Any) -> None:
             activity="Delete conditional access policy",
             category="Policy",
             operation_type="Delete",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             service="Conditional Access",
             targets=[Target(row.id, row.display_name, "Policy")],
             now=ctx.now,
@@ -382,7 +372,7 @@ def _register_locations(api: APIRouter, context: Any) -> None:
             activity="Add named location",
             category="Policy",
             operation_type="Add",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             service="Conditional Access",
             targets=[Target(row.id, row.display_name, "Policy")],
             now=ctx.now,
@@ -404,7 +394,7 @@ def _register_locations(api: APIRouter, context: Any) -> None:
             activity="Update named location",
             category="Policy",
             operation_type="Update",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             service="Conditional Access",
             targets=[Target(row.id, row.display_name, "Policy")],
             now=ctx.now,
@@ -422,7 +412,7 @@ def _register_locations(api: APIRouter, context: Any) -> None:
             activity="Delete named location",
             category="Policy",
             operation_type="Delete",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             service="Conditional Access",
             targets=[Target(row.id, row.display_name, "Policy")],
             now=ctx.now,

@@ -19,10 +19,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from posturebridge.directory.audit import Initiator
 from posturebridge.directory.auth.tokens import GRAPH_AUDIENCES, InvalidToken
 from posturebridge.directory.context import Directory
 from posturebridge.directory.graph.errors import GraphError, access_denied
 from posturebridge.directory.graph.throttling import Throttler, throttling_config
+from posturebridge.directory.models import User
 
 GRAPH_ROOT = "https://graph.microsoft.com"
 
@@ -104,6 +106,20 @@ class GraphRequest:
 
     def context_url(self, fragment: str) -> str:
         return f"{GRAPH_ROOT}/{self.version}/$metadata#{fragment}"
+
+    def initiator(self) -> Initiator:
+        """Who the audit entries of this call name: the signed-in user through the app, or the app itself."""
+        caller = self.caller
+        if caller.user_id:
+            user = self.session.get(User, caller.user_id)
+            return Initiator(
+                app_id=caller.app_id,
+                user_id=caller.user_id,
+                user_principal_name=user.user_principal_name if user else None,
+                user_display_name=user.display_name if user else None,
+                ip_address=caller.ip_address,
+            )
+        return Initiator(app_id=caller.app_id, service_principal_id=caller.object_id, ip_address=caller.ip_address)
 
 
 def open_graph_request(directory: Directory, request: Request, version: str) -> GraphRequest:

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from posturebridge.directory.audit import Initiator, Target, record
+from posturebridge.directory.audit import Target, record
 from posturebridge.directory.graph.body import read_json
 from posturebridge.directory.graph.core import GraphRequest, json_response
 from posturebridge.directory.graph.errors import GraphError, bad_request, not_found
@@ -27,16 +27,6 @@ READ = ("CustomSecAttributeDefinition.Read.All", "CustomSecAttributeDefinition.R
 WRITE = ("CustomSecAttributeDefinition.ReadWrite.All",)
 NAME = re.compile(r"^[A-Za-z0-9]{1,32}$")
 MAX_ATTRIBUTES_PER_TENANT = 500
-
-
-def _initiator(ctx: GraphRequest) -> Initiator:
-    caller = ctx.caller
-    return Initiator(
-        app_id=caller.app_id,
-        service_principal_id=None if caller.user_id else caller.object_id,
-        user_id=caller.user_id,
-        ip_address=caller.ip_address,
-    )
 
 
 def _valid_maximum(value: Any) -> bool:
@@ -155,7 +145,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Add an attribute set",
             category="AttributeManagement",
             operation_type="Add",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(row.id, row.id, "AttributeSet")],
             now=ctx.now,
         )
@@ -184,7 +174,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Update an attribute set",
             category="AttributeManagement",
             operation_type="Update",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(row.id, row.id, "AttributeSet")],
             now=ctx.now,
         )
@@ -236,7 +226,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Update custom security attribute definition in an attribute set",
             category="AttributeManagement",
             operation_type="Update",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(row.id, row.name, "CustomSecurityAttributeDefinition")],
             now=ctx.now,
         )
@@ -344,7 +334,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Add custom security attribute definition in an attribute set",
             category="AttributeManagement",
             operation_type="Add",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(row.id, row.name, "CustomSecurityAttributeDefinition")],
             now=ctx.now,
         )
@@ -376,7 +366,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Update custom security attribute definition in an attribute set",
             category="AttributeManagement",
             operation_type="Update",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(row.id, row.name, "CustomSecurityAttributeDefinition")],
             now=ctx.now,
         )

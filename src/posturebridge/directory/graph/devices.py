@@ -197,20 +197,6 @@ def find(ctx: GraphRequest, *, object_id: str | None = None, device_id: str | No
     return device
 
 
-def initiator(ctx: GraphRequest) -> Initiator:
-    caller = ctx.caller
-    if caller.user_id:
-        user = ctx.session.get(User, caller.user_id)
-        return Initiator(
-            app_id=caller.app_id,
-            user_id=caller.user_id,
-            user_principal_name=user.user_principal_name if user else None,
-            user_display_name=user.display_name if user else None,
-            ip_address=caller.ip_address,
-        )
-    return Initiator(app_id=caller.app_id, service_principal_id=caller.object_id, ip_address=caller.ip_address)
-
-
 def is_tenant_mdm_application(ctx: GraphRequest, device: Device, is_windows: bool) -> bool:
     """Whether the caller is "the tenant's MDM application" for this device: the device runs Windows, its
     ``mdmAppId`` is the caller's appId, and the tenant has a mobileDeviceManagementPolicy for that appId
@@ -252,7 +238,7 @@ def update(ctx: GraphRequest, device: Device, changes: dict[str, Any]) -> None:
 
 
 def record_update(ctx: GraphRequest, device: Device, changes: list[Change]) -> None:
-    record_device_update(ctx.session, device, changes, initiated_by=initiator(ctx), now=ctx.now)
+    record_device_update(ctx.session, device, changes, initiated_by=ctx.initiator(), now=ctx.now)
 
 
 def record_device_update(
@@ -357,7 +343,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Delete device",
             category="Device",
             operation_type="Delete",
-            initiated_by=initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(device.id, device.display_name, "Device")],
             now=ctx.now,
         )

@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 
 from posturebridge.common.clock import graph_datetime
 from posturebridge.directory import catalog
-from posturebridge.directory.audit import Change, Initiator, Target, record
+from posturebridge.directory.audit import Change, Target, record
 from posturebridge.directory.graph import body as bodies
 from posturebridge.directory.graph.core import GraphRequest, json_response
 from posturebridge.directory.graph.errors import bad_request, not_found
@@ -113,16 +113,6 @@ APP_CATALOGUE = ResourceCatalogue.bind(
 def _missing(identifier: str) -> Exception:
     return not_found(
         f"Resource '{identifier}' does not exist or one of its queried reference-property objects are not present."
-    )
-
-
-def _initiator(ctx: GraphRequest) -> Initiator:
-    caller = ctx.caller
-    return Initiator(
-        app_id=caller.app_id,
-        service_principal_id=None if caller.user_id else caller.object_id,
-        user_id=caller.user_id,
-        ip_address=caller.ip_address,
     )
 
 
@@ -246,7 +236,7 @@ def _add_member(ctx: GraphRequest, group: Group, member_id: str) -> None:
         activity="Add member to group",
         category="GroupManagement",
         operation_type="Assign",
-        initiated_by=_initiator(ctx),
+        initiated_by=ctx.initiator(),
         targets=[
             Target(
                 member_id,
@@ -299,7 +289,7 @@ def _register_groups(api: APIRouter, context: Any) -> None:
             activity="Add group",
             category="GroupManagement",
             operation_type="Add",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(group.id, group.display_name, "Group")],
             now=ctx.now,
         )
@@ -340,7 +330,7 @@ def _register_groups(api: APIRouter, context: Any) -> None:
                 activity="Update group",
                 category="GroupManagement",
                 operation_type="Update",
-                initiated_by=_initiator(ctx),
+                initiated_by=ctx.initiator(),
                 targets=[Target(group.id, group.display_name, "Group", changes=tuple(audit))],
                 now=ctx.now,
             )
@@ -357,7 +347,7 @@ def _register_groups(api: APIRouter, context: Any) -> None:
             activity="Delete group",
             category="GroupManagement",
             operation_type="Delete",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(group.id, group.display_name, "Group")],
             now=ctx.now,
         )
@@ -406,7 +396,7 @@ def _register_groups(api: APIRouter, context: Any) -> None:
             activity="Remove member from group",
             category="GroupManagement",
             operation_type="Unassign",
-            initiated_by=_initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[
                 Target(member_id, None, row.member_type.capitalize()),
                 Target(group.id, group.display_name, "Group"),
@@ -596,7 +586,7 @@ def _register_principals(api: APIRouter, context: Any) -> None:
                 activity="Update attribute values assigned to a servicePrincipal",
                 category="AttributeManagement",
                 operation_type="Update",
-                initiated_by=_initiator(ctx),
+                initiated_by=ctx.initiator(),
                 service="Core Directory",
                 targets=[
                     Target(
@@ -627,7 +617,7 @@ def _register_principals(api: APIRouter, context: Any) -> None:
                 activity="Update service principal",
                 category="ApplicationManagement",
                 operation_type="Update",
-                initiated_by=_initiator(ctx),
+                initiated_by=ctx.initiator(),
                 targets=[Target(principal.id, principal.display_name, "ServicePrincipal")],
                 now=ctx.now,
             )

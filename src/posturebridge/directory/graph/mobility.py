@@ -35,7 +35,6 @@ from sqlalchemy import select
 from posturebridge.directory.audit import Change, Target, record
 from posturebridge.directory.graph import body as bodies
 from posturebridge.directory.graph.core import GraphRequest, json_response
-from posturebridge.directory.graph.devices import initiator
 from posturebridge.directory.graph.directory_objects import render_group
 from posturebridge.directory.graph.errors import GraphError, bad_request, not_found
 from posturebridge.directory.models import Domain, Group, MobilityManagementPolicy, ServicePrincipal
@@ -145,7 +144,7 @@ def _audit(
         activity=activity,
         category="Policy",
         operation_type=operation,
-        initiated_by=initiator(ctx),
+        initiated_by=ctx.initiator(),
         targets=[Target(policy.app_id, policy.display_name, "Policy", changes=tuple(changes))],
         now=ctx.now,
     )

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 
 from posturebridge.common.clock import graph_datetime
 from posturebridge.directory import catalog, tenants
-from posturebridge.directory.audit import Change, Initiator, Target, record
+from posturebridge.directory.audit import Change, Target, record
 from posturebridge.directory.graph import body as bodies
 from posturebridge.directory.graph.core import GraphRequest, json_response
 from posturebridge.directory.graph.errors import bad_request, not_found
@@ -134,16 +134,6 @@ def licenses_of(ctx: GraphRequest, user: User) -> list[UserLicense]:
     return list(ctx.session.scalars(select(UserLicense).where(UserLicense.user_id == user.id)))
 
 
-def initiator(ctx: GraphRequest) -> Initiator:
-    caller = ctx.caller
-    return Initiator(
-        app_id=caller.app_id,
-        service_principal_id=None if caller.user_id else caller.object_id,
-        user_id=caller.user_id,
-        ip_address=caller.ip_address,
-    )
-
-
 def register(api: APIRouter, context: Any) -> None:
     @api.get("/users")
     def list_users(ctx: GraphRequest = Depends(context)) -> Response:
@@ -193,7 +183,7 @@ def register(api: APIRouter, context: Any) -> None:
                 display_name=body["displayName"],
                 password=body["passwordProfile"]["password"],
                 now=ctx.now,
-                initiated_by=initiator(ctx),
+                initiated_by=ctx.initiator(),
                 **extra,
             )
         except tenants.ProvisioningError as exc:
@@ -228,7 +218,7 @@ def register(api: APIRouter, context: Any) -> None:
                 activity="Update user",
                 category="UserManagement",
                 operation_type="Update",
-                initiated_by=initiator(ctx),
+                initiated_by=ctx.initiator(),
                 targets=[Target(user.id, user.display_name, "User", user.user_principal_name, tuple(audit))],
                 now=ctx.now,
             )
@@ -245,7 +235,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Delete user",
             category="UserManagement",
             operation_type="Delete",
-            initiated_by=initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[Target(user.id, user.display_name, "User", user.user_principal_name)],
             now=ctx.now,
         )
@@ -298,7 +288,7 @@ def register(api: APIRouter, context: Any) -> None:
             activity="Change user license",
             category="UserManagement",
             operation_type="Update",
-            initiated_by=initiator(ctx),
+            initiated_by=ctx.initiator(),
             targets=[
                 Target(
                     user.id,
