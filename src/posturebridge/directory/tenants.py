@@ -124,12 +124,6 @@ def create_tenant(
     return tenant
 
 
-def default_domain(session: Session, tenant_id: str) -> str:
-    domain = session.scalars(select(Domain).where(Domain.tenant_id == tenant_id, Domain.is_default.is_(True))).first()
-    assert domain is not None, "every tenant has a default domain"
-    return domain.id
-
-
 def add_user(
     session: Session,
     tenant: Tenant,
@@ -219,19 +213,6 @@ def add_application(
     )
     session.add(application)
     secret = add_client_secret(session, application, now=now, lifetime=secret_lifetime)
-    principal = ServicePrincipal(
-        id=str(uuid.uuid4()),
-        tenant_id=tenant.id,
-        app_id=application.app_id,
-        display_name=application.display_name,
-        app_owner_organization_id=tenant.id,
-        app_roles=[],
-        oauth2_permission_scopes=[],
-        tags=[],
-        custom_security_attributes={},
-        created_date_time=now,
-    )
-    session.add(principal)
     session.flush()
     record(
         session,
@@ -243,16 +224,7 @@ def add_application(
         targets=[Target(application.id, application.display_name, "Application")],
         now=now,
     )
-    record(
-        session,
-        tenant_id=tenant.id,
-        activity="Add service principal",
-        category="ApplicationManagement",
-        operation_type="Add",
-        initiated_by=initiated_by,
-        targets=[Target(principal.id, principal.display_name, "ServicePrincipal")],
-        now=now,
-    )
+    principal = ensure_service_principal(session, tenant, application, now=now, initiated_by=initiated_by)
     return NewApplication(application, principal, secret)
 
 

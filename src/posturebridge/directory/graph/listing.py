@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
 from posturebridge.directory.graph.core import GraphRequest
 from posturebridge.directory.graph.odata import (
@@ -68,7 +68,3 @@ def count_only(ctx: GraphRequest, catalogue: ResourceCatalogue, statement: Selec
 
 def _public_url(ctx: GraphRequest) -> str:
     return str(ctx.request.url.replace(query=""))
-
-
-def total(ctx: GraphRequest, statement: Select[Any]) -> int:
-    return int(ctx.session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
