@@ -133,6 +133,40 @@ def dead_retry(
     typer.echo(f"{count} dead-lettered item(s) queued again")
 
 
+@app.command("shadow")
+def shadow(
+    data_dir: DataDir = None,
+    history: Annotated[bool, typer.Option("--history", help="Every record, not only each device's newest.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """What shadow mode (POSTUREBRIDGE_PARTNER_SHADOW_MODE) would have written, and who would lose access."""
+    _, url = _settings(data_dir)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "partner")
+        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+            records = queue.shadow_records(session, latest_only=not history)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(records, indent=2))
+        return
+    losing = sorted({lost["userPrincipalName"] for r in records for lost in r["lostAccess"]})
+    table = Table(
+        title=f"{len(records)} device(s) shadowed; {len(losing)} user(s) would lose access", title_justify="left"
+    )
+    for column in ("device", "Entra device", "would write", "directory now", "would lose access"):
+        table.add_column(column)
+    for record in records:
+        before = record["directoryBefore"]
+        now = "not in the directory" if before is None else f"isCompliant={before.get('isCompliant')}"
+        lost = "; ".join(f"{x['userPrincipalName']}: {', '.join(x['policies'])}" for x in record["lostAccess"]) or (
+            f"unknown ({record['error']})" if record["error"] else "nobody"
+        )
+        table.add_row(record["deviceId"], str(record["entraDeviceId"]), json.dumps(record["wouldWrite"]), now, lost)
+    Console().print(table)
+
+
 @app.command("reconcile")
 def reconcile(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report the drift; change nothing.")] = False,

@@ -17,9 +17,11 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from posturebridge.common.database import make_engine, migrate
+from posturebridge.common.clock import utcnow
+from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.errors import StartupError
 from posturebridge.mdm.client import MdmClient
+from posturebridge.partner import queue
 from posturebridge.partner.channels import ChannelRegistry
 from posturebridge.partner.channels.intune import IntuneChannel, IntuneSetup
 from posturebridge.partner.channels.windows import WindowsChannel
@@ -27,6 +29,7 @@ from posturebridge.partner.delivery import DeliveryContext
 from posturebridge.partner.graph_client import Credential, GraphClient, MsalHttpClient, MsalTokens
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import AUTHORITY_HOST, PartnerSettings
+from posturebridge.partner.shadow import ShadowChannel
 
 
 @dataclass
@@ -67,6 +70,14 @@ def graph_client(
         instance_discovery=settings.authority_host.rstrip("/") == AUTHORITY_HOST,
     )
     return GraphClient(settings.graph_url, tokens, http)
+
+
+def shadowed(registry: ChannelRegistry, graph: GraphClient) -> ChannelRegistry:
+    """The same routes with every channel replaced by a shadow of it (reads and What If through ``graph``)."""
+    shadows = ChannelRegistry()
+    for name in registry.names:
+        shadows.register(ShadowChannel(name, graph))
+    return shadows
 
 
 def build(
@@ -114,6 +125,12 @@ def build(
         windows_graph = graph_client(settings, windows, http, token_http)
         registry.register(WindowsChannel(windows_graph))
         graph = graph or windows_graph
+    if settings.shadow_mode and graph is not None:
+        registry = shadowed(registry, graph)
+    elif not settings.shadow_mode:
+        with unit_of_work(sessions) as session:
+            queue.release_shadowed(session, utcnow())
+            session.commit()
     policy = RetryPolicy(settings.backoff_base_seconds, settings.backoff_cap_seconds, settings.max_attempts)
     context = DeliveryContext(
         sessions=sessions,

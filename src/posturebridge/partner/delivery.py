@@ -161,7 +161,9 @@ def judge(ctx: DeliveryContext, delivery: Delivery) -> Completion:
     """Turn a channel's answer into a queue completion through the retry policy."""
     item = delivery.item
     if delivery.ok:
-        return Completion(item.device_id, item.version, item.state, delivery.status, None, None, delivery.calls)
+        return Completion(
+            item.device_id, item.version, item.state, delivery.status, None, None, delivery.calls, delivery.shadow
+        )
     now = ctx.clock()
     decision = ctx.policy.decide(delivery.status, delivery.retry_after, item.attempts, now, ctx.rng)
     if delivery.throttled_channel and decision.not_before > now:

@@ -14,7 +14,12 @@ class Base(DeclarativeBase):
 
 
 class Registration(Base):
-    """One MDM organisation onboarded (or being onboarded) with one Entra tenant."""
+    """One MDM organisation onboarded (or being onboarded) with one Entra tenant (``onboarding.py``).
+
+    ``mdm_client_secret`` is the credential the MDM issued for reading this organisation's feed; it is kept
+    as given because the partner must present it. ``consent_state_hash`` is the SHA-256 of the opaque
+    ``state`` of the admin consent URL handed out last.
+    """
 
     __tablename__ = "registrations"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -23,6 +28,15 @@ class Registration(Base):
     state: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    mdm_url: Mapped[str] = mapped_column(String(2048), default="")
+    mdm_client_id: Mapped[str] = mapped_column(String(128), default="")
+    mdm_client_secret: Mapped[str] = mapped_column(String(256), default="")
+    platforms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consent_state_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consented_at: Mapped[dt.datetime | None]
+    enabled_at: Mapped[dt.datetime | None]
+    last_heartbeat_at: Mapped[dt.datetime | None]
 
 
 class FeedCursor(Base):
@@ -78,3 +92,59 @@ class CallRecord(Base):
     error: Mapped[str | None] = mapped_column(String(2048))
     correlation_id: Mapped[str | None] = mapped_column(String(128))
     forwarded_at: Mapped[dt.datetime | None]
+
+
+class ShadowRecord(Base):
+    """Shadow mode: what a delivery would have written, what the directory held, and who would lose access."""
+
+    __tablename__ = "shadow_records"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16))
+    entra_device_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_at: Mapped[dt.datetime]
+    would_write: Mapped[dict[str, Any]] = mapped_column(JSON)
+    directory_before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lost_access: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DirectorySync(Base):
+    """One "Sync directory services" run (asked for in the MDM, or on the schedule): the users in the compliance
+    partner's scope with their licences as the directory showed them, and what changed since the run before."""
+
+    __tablename__ = "directory_syncs"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(index=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    """The MDM's sync request this run answered (None: the schedule or a command)."""
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class DeviceLink(Base):
+    """The link MDM device <-> Entra device ID <-> serial/UDID, and the conflict that stops its delivery.
+
+    ``conflict``: ``duplicateEntraDeviceId`` (another MDM device claims the same Entra device),
+    ``deletedInDirectory`` (the directory answered 404 for it) or ``registeredToAnotherUser`` (its registered
+    owner is not the user enrolled in the MDM); None when the link is sound. ``checked_entra_device_id`` is
+    the Entra device the directory check last ran for: a new link is checked once before its first delivery.
+    """
+
+    __tablename__ = "device_links"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entra_device_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    serial_number: Mapped[str | None] = mapped_column(String(128))
+    udid: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    user_principal_name: Mapped[str | None] = mapped_column(String(256))
+    directory_object_id: Mapped[str | None] = mapped_column(String(64))
+    registered_owner: Mapped[str | None] = mapped_column(String(256))
+    checked_entra_device_id: Mapped[str | None] = mapped_column(String(64))
+    conflict: Mapped[str | None] = mapped_column(String(32), index=True)
+    conflict_detail: Mapped[str | None] = mapped_column(Text)
+    conflict_since: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]

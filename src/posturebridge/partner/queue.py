@@ -31,13 +31,16 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from posturebridge.partner.models import CallRecord, DeliveryItem, FeedCursor
+from posturebridge.partner.models import CallRecord, DeliveryItem, FeedCursor, ShadowRecord
 from posturebridge.partner.retry import RetryDecision, Verdict
+
+if TYPE_CHECKING:
+    from posturebridge.partner.shadow import ShadowRecordIn
 
 MDM_FEED = "mdm"
 
@@ -48,6 +51,9 @@ class ItemState(StrEnum):
     DELIVERED = "delivered"
     DEAD = "dead"
     UNLINKED = "unlinked"
+    HELD = "held"
+    """Not sent on purpose (user out of scope, no licence, a link conflict): the reason is in ``last_error``."""
+    SHADOWED = "shadowed"
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,8 @@ class Completion:
     """None when delivered; otherwise what the retry policy decided."""
     error: str | None = None
     calls: tuple[CallRecordIn, ...] = field(default=())
+    shadow: ShadowRecordIn | None = None
+    """Shadow mode: recorded instead of written; the item rests as ``shadowed``."""
 
 
 def aware(moment: dt.datetime | None) -> dt.datetime | None:
@@ -254,7 +262,7 @@ def upsert(session: Session, change: Change, now: dt.datetime, *, force: bool = 
     newer = change.sequence > row.version
     if not newer and not force:
         return "ignored"
-    at_rest = row.state in (ItemState.DELIVERED, ItemState.DEAD, ItemState.UNLINKED)
+    at_rest = row.state in (ItemState.DELIVERED, ItemState.DEAD, ItemState.UNLINKED, ItemState.HELD, ItemState.SHADOWED)
     if newer:
         row.version = change.sequence
         row.desired = change.state.to_json()
@@ -357,6 +365,13 @@ def complete(session: Session, owner: str, completions: Sequence[Completion], no
         row.leased_version = None
         row.last_status = done.status
         row.updated_at = now
+        if done.decision is None and done.shadow is not None:
+            session.add(_shadow_row(done.shadow))
+            row.attempts = 0
+            row.last_error = None
+            row.state = (ItemState.PENDING if newer else ItemState.SHADOWED).value
+            row.not_before = now
+            continue
         if done.decision is None:
             row.delivered_version = done.version
             row.delivered = done.state.to_json()
@@ -375,6 +390,94 @@ def complete(session: Session, owner: str, completions: Sequence[Completion], no
         row.state = ItemState.PENDING.value
         row.not_before = done.decision.not_before if done.decision.verdict == Verdict.RETRY else now
     return dead
+
+
+def _shadow_row(record: ShadowRecordIn) -> ShadowRecord:
+    return ShadowRecord(
+        device_id=record.device_id,
+        version=record.version,
+        channel=record.channel,
+        entra_device_id=record.entra_device_id,
+        recorded_at=record.recorded_at,
+        would_write=record.would_write,
+        directory_before=record.directory_before,
+        lost_access=[lost.to_json() for lost in record.lost_access],
+        error=record.error,
+    )
+
+
+def release_shadowed(session: Session, now: dt.datetime) -> int:
+    """Enforcement starts: every item that shadow mode only recorded is due to be written for real."""
+    begin_write(session)
+    result = session.execute(
+        update(DeliveryItem)
+        .where(DeliveryItem.state == ItemState.SHADOWED.value)
+        .values(state=ItemState.PENDING.value, attempts=0, not_before=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def shadow_records(session: Session, *, latest_only: bool = True, limit: int = 1000) -> list[dict[str, Any]]:
+    """Shadow records as JSON, newest first; with ``latest_only`` one per device (its newest)."""
+    query = select(ShadowRecord)
+    if latest_only:
+        newest = select(ShadowRecord.device_id, func.max(ShadowRecord.id).label("id")).group_by(ShadowRecord.device_id)
+        query = query.where(ShadowRecord.id.in_(select(newest.subquery().c.id)))
+    return [
+        {
+            "deviceId": row.device_id,
+            "version": row.version,
+            "channel": row.channel,
+            "entraDeviceId": row.entra_device_id,
+            "recordedDateTime": str(aware(row.recorded_at)),
+            "wouldWrite": row.would_write,
+            "directoryBefore": row.directory_before,
+            "lostAccess": row.lost_access,
+            "error": row.error,
+        }
+        for row in session.scalars(query.order_by(ShadowRecord.id.desc()).limit(limit))
+    ]
+
+
+def hold(
+    session: Session, owner: str, device_id: str, version: int, reason: str, calls: Sequence[CallRecordIn], now: dt.datetime
+) -> bool:
+    """Rest a leased item as ``held`` with ``reason`` instead of delivering it (fenced like ``complete``); a
+    newer version that arrived meanwhile goes back to ``pending`` to be judged afresh."""
+    begin_write(session)
+    session.add_all(CallRecord(**call.__dict__, forwarded_at=None) for call in calls)
+    row = session.scalars(select(DeliveryItem).where(DeliveryItem.device_id == device_id).with_for_update()).first()
+    if row is None or row.lease_owner != owner or row.state != ItemState.LEASED or row.leased_version != version:
+        return False
+    row.lease_owner = row.lease_expires = row.leased_version = None
+    row.attempts = 0
+    row.last_error = reason
+    row.not_before = now
+    row.updated_at = now
+    row.state = (ItemState.PENDING if row.version > version else ItemState.HELD).value
+    return True
+
+
+def held_items(session: Session) -> list[DeliveryItem]:
+    return list(
+        session.scalars(select(DeliveryItem).where(DeliveryItem.state == ItemState.HELD).order_by(DeliveryItem.device_id))
+    )
+
+
+def requeue_held(session: Session, device_ids: Sequence[str], now: dt.datetime) -> int:
+    """Held items whose reason went away (the user entered scope, got a licence, a conflict cleared) are due
+    again with their newest state."""
+    if not device_ids:
+        return 0
+    begin_write(session)
+    result = session.execute(
+        update(DeliveryItem)
+        .where(DeliveryItem.state == ItemState.HELD.value, DeliveryItem.device_id.in_(device_ids))
+        .values(state=ItemState.PENDING.value, attempts=0, not_before=now, last_error=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def release(session: Session, owner: str, now: dt.datetime) -> int:

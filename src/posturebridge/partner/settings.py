@@ -54,6 +54,10 @@ class PartnerSettings(BaseSettings):
     enrollment_url: str = "https://posturebridge.invalid/partner/enroll"
     remediation_url: str = "https://posturebridge.invalid/partner/remediate"
 
+    shadow_mode: bool = Field(
+        default=False,
+        description="Record what would be written and who would lose access (What If) instead of writing.",
+    )
     max_attempts: int = Field(default=10, ge=1, description="Failed attempts before an item is dead-lettered.")
     concurrency: int = Field(default=8, ge=1, le=256, description="Requests in flight at once.")
     batch_size: int = Field(default=20, ge=1, le=20, description="Graph $batch size (20 at most).")
@@ -66,6 +70,17 @@ class PartnerSettings(BaseSettings):
     message_poll_seconds: float = Field(default=1.0, gt=0, description="Interval between upload status polls.")
     message_timeout_seconds: float = Field(default=120.0, gt=0)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # The partner service (``posturebridge up`` / ``serve partner``): organisations onboarded over its API.
+    registration_key: str | None = Field(
+        default=None, description="Key the MDM presents to register organisations (default: a file in data_dir)."
+    )
+    public_url: str | None = Field(default=None, description="Where browsers reach this service (consent callback).")
+    org_database_url: str | None = Field(
+        default=None, description="Queue database per organisation, '{registration}' replaced (default SQLite)."
+    )
+    heartbeat_seconds: float = Field(default=300.0, gt=0, description="Interval of the Intune heartbeat per tenant.")
+    hosting_interval_seconds: float = Field(default=2.0, gt=0, description="How often enabled organisations are read.")
 
     @model_validator(mode="after")
     def _one_mdm_credential(self) -> PartnerSettings:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from posturebridge.partner.queue import CallRecordIn, Claimed
+
+if TYPE_CHECKING:
+    from posturebridge.partner.shadow import ShadowRecordIn
 
 WINDOWS = "windows"
 INTUNE = "intune"
@@ -42,6 +45,8 @@ class Delivery:
     calls: tuple[CallRecordIn, ...] = field(default=())
     throttled_channel: bool = False
     """The channel's own request was throttled (a whole $batch got 429): hold the channel, not just the item."""
+    shadow: ShadowRecordIn | None = None
+    """Shadow mode: what would have been written; the item is recorded as shadowed, not as written."""
 
     @property
     def ok(self) -> bool:
