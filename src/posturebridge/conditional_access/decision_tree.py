@@ -9,7 +9,7 @@ conditions whose facts take few values in practice (resource, client app, platfo
 two sign-ins that agree on them share every policy's outcome up to there. A node holds every
 result settled on the way to it, as a full-length tuple a decision copies in one go, and the
 outcomes so far of the policies still going on (the survivors). The caller finishes the survivors
-from per-policy memos (``CompiledPolicy.finish``): the remaining conditions there read facts of
+from per-policy memos (``CompiledPolicy.resume``): the remaining conditions there read facts of
 many values (device, risk levels, flows) that would make the tree explode if it branched on them.
 
 Users are the exception: the ids a user carries are nearly unique per sign-in, so the tree is
@@ -27,13 +27,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from posturebridge.conditional_access.result import ConditionResult, PolicyResult
+from posturebridge.conditional_access.result import PolicyResult
 
 if TYPE_CHECKING:
-    from posturebridge.conditional_access.evaluate import CompiledPolicy, Facts, StageKey
+    from posturebridge.conditional_access.evaluate import Chain, CompiledPolicy, Facts, StageKey
 
-# (policy index, policy, outcomes so far, position of its next stage, identities of the outcomes)
-Survivor = tuple[int, "CompiledPolicy", tuple[ConditionResult, ...], int, tuple[int, ...]]
+# (policy index, policy, its chain past the outcomes so far)
+Survivor = tuple[int, "CompiledPolicy", "Chain"]
 
 
 class Node:
@@ -53,7 +53,7 @@ class Node:
         self.survivors = survivors
         self.indexes = tuple(survivor[0] for survivor in survivors)
         self.children: dict[Hashable, Node] = {}
-        pending = [policy.stages[at][0] for _, policy, _, at, _ in survivors if at < len(policy.stages)]
+        pending = [policy.kinds[chain.at] for _, policy, chain in survivors if not chain.complete]
         self.kind: str | None = min(pending, key=order.__getitem__) if pending else None
         # None at a leaf, and where the next condition is not one the tree branches on.
         self.key: StageKey | None = keys.get(self.kind) if self.kind is not None else None
@@ -64,7 +64,7 @@ class DecisionTree:
 
     It branches only on ``keys`` (conditions whose inputs take few values in practice: the
     resource, the client app, the platform, the location); the survivors at the end of the walk
-    finish their chains one policy at a time (``CompiledPolicy.finish``).
+    finish their chains one policy at a time (``CompiledPolicy.resume``).
     """
 
     def __init__(
@@ -115,7 +115,7 @@ class DecisionTree:
                 continue
             outcome = policy.users.outcome_without_ids(facts)
             if outcome.satisfied:
-                survivors.append((index, policy, (outcome,), 1, (id(outcome),)))
+                survivors.append((index, policy, policy.chain((outcome,))))
             else:
                 base[index] = policy.not_applied_result((outcome,))
         return self._node(base, survivors)
@@ -125,13 +125,15 @@ class DecisionTree:
         base = list(parent.base)
         survivors: list[Survivor] = []
         for survivor in parent.survivors:
-            index, policy, outcomes, at, ids = survivor
-            if at < len(policy.stages) and policy.stages[at][0] == kind:
-                outcome = policy.outcome_at(at, branch, facts)
-                if outcome.satisfied:
-                    survivors.append((index, policy, (*outcomes, outcome), at + 1, (*ids, id(outcome))))
+            index, policy, chain = survivor
+            if not chain.complete and policy.kinds[chain.at] == kind:
+                after = chain.next.get(branch)
+                if after is None:
+                    after = policy.step(chain, branch, facts)
+                if isinstance(after, PolicyResult):
+                    base[index] = after
                 else:
-                    base[index] = policy.not_applied_result((*outcomes, outcome))
+                    survivors.append((index, policy, after))
             else:
                 survivors.append(survivor)
         return self._node(base, survivors)

@@ -53,6 +53,8 @@ from posturebridge.conditional_access.rules import AttributeValue, Comparison, N
 
 # Bound on each memo keyed by sign-in facts (per policy and stage), which could otherwise grow.
 MAX_MEMO = 2048
+# A policy's chains (``Chain``) hold at most this many times MAX_MEMO entries before they restart.
+CHAIN_MEMOS = 8
 _MISSING = object()
 _NOTHING: frozenset[str] = frozenset()
 _NO_ATTRIBUTES: Mapping[str, AttributeValue] = MappingProxyType({})
@@ -825,6 +827,28 @@ def _custom(factor: str) -> ControlCheck:
 # ---------------------------------------------------------------- compiled policies
 
 
+class Chain:
+    """A policy's condition chain past ``outcomes`` (every one satisfied), and what comes next.
+
+    ``next`` maps the stage key of the next condition to the chain past it, or to the policy's
+    notApplied result when that condition is not satisfied; on a ``complete`` chain (every condition
+    holds) ``results`` maps a controls token to the applied result. A decision thus follows one dict lookup
+    per condition instead of building outcome tuples. Chains are shared by outcome identities
+    (``ids``), so two keys with the same outcome lead to the same chain. Only memos: every entry is
+    what ``CompiledPolicy.evaluate`` would give for a sign-in with those keys.
+    """
+
+    __slots__ = ("at", "complete", "ids", "next", "outcomes", "results")
+
+    def __init__(self, outcomes: tuple[ConditionResult, ...], ids: tuple[int, ...], complete: bool) -> None:
+        self.outcomes = outcomes
+        self.ids = ids
+        self.at = len(outcomes)  # position of the next condition
+        self.complete = complete
+        self.next: dict[Hashable, Chain | PolicyResult] = {}
+        self.results: dict[object, PolicyResult] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class _Verdict:
     satisfied: bool
@@ -835,8 +859,11 @@ class CompiledPolicy:
     """One policy, ready to evaluate: its condition chain and its grant-control plan."""
 
     __slots__ = (
+        "_filled",
         "_users",
         "applied",
+        "chain_entries",
+        "chains",
         "checks",
         "controls",
         "enabled",
@@ -886,7 +913,11 @@ class CompiledPolicy:
         self.not_applied: dict[tuple[int, ...], PolicyResult] = {}
         # (identities of the condition outcomes, controls token) -> result of an applying policy
         self.applied: dict[tuple[tuple[int, ...], object], PolicyResult] = {}
-        self._users: dict[Hashable, ConditionResult] = {}
+        self._users: dict[Hashable, Chain | PolicyResult] = {}
+        # outcome identities -> the chain past them; bounded with the entries of every chain
+        self.chains: dict[tuple[int, ...], Chain] = {}
+        self._filled: list[Chain] = []
+        self.chain_entries = 0
         # The same chain, named by condition, for the decision tree (users is always first).
         self.stages: tuple[tuple[str, Check], ...] = tuple(
             (name, check) for name, factory in CONDITIONS if (check := factory(policy)) is not None
@@ -912,39 +943,70 @@ class CompiledPolicy:
                 return self.not_applied_result(outcomes)
         return self.applied_result(tuple(outcomes), facts)
 
-    def finish(
-        self,
-        outcomes: tuple[ConditionResult, ...],
-        ids: tuple[int, ...],
-        facts: Facts,
-        keys: Mapping[str, StageKey],
-        controls: object,
-    ) -> PolicyResult:
-        """The result given the outcomes (all satisfied) of the first conditions and their ids.
+    def chain(self, outcomes: tuple[ConditionResult, ...]) -> Chain:
+        """The chain after ``outcomes`` (every one satisfied), shared by every path that reaches them."""
+        ids = tuple(map(id, outcomes))
+        chain = self.chains.get(ids)
+        if chain is None:
+            chain = self.chains[ids] = Chain(outcomes, ids, len(outcomes) == self.length)
+        return chain
 
-        Condition outcomes are memoised on the stage keys (``keys``, computed once per decision
-        into ``facts.stage_keys``), and applied results on ``controls``, the decision's token for
-        ``controls_key(facts)``.
+    def resume(self, chain: Chain, facts: Facts, keys: Mapping[str, StageKey], controls: object) -> PolicyResult:
+        """This sign-in's result from ``chain`` on: one dict lookup per remaining condition.
+
+        Stage keys come from ``facts.stage_keys`` (computed once per decision with ``keys``), the
+        applied result from ``controls``, the decision's token for ``controls_key(facts)``.
         """
-        stages = self.stages
         known = facts.stage_keys
-        for position in range(len(outcomes), len(stages)):
-            kind = stages[position][0]
+        kinds = self.kinds
+        while not chain.complete:
+            kind = kinds[chain.at]
             key = known.get(kind, _MISSING)
             if key is _MISSING:
                 key = known[kind] = keys[kind](facts)
-            outcome = self.outcome_at(position, key, facts)
-            outcomes = (*outcomes, outcome)
-            ids = (*ids, id(outcome))
-            if not outcome.satisfied:
-                return self.not_applied_result(outcomes)
-        applied_key = (ids, controls)
-        cached = self.applied.get(applied_key)
-        if cached is None:
+            step = chain.next.get(key)
+            if step is None:
+                step = self.step(chain, key, facts)
+            if isinstance(step, PolicyResult):
+                return step
+            chain = step
+        result = chain.results.get(controls)
+        if result is None:
+            result = self.applied_after(chain, facts, controls)
+        return result
+
+    def step(self, chain: Chain, key: Hashable, facts: Facts) -> Chain | PolicyResult:
+        """Where ``chain`` goes when its next condition's stage key is ``key``; memoised in the chain."""
+        outcome = self.outcome_at(chain.at, key, facts)
+        outcomes = (*chain.outcomes, outcome)
+        after = self.chain(outcomes) if outcome.satisfied else self.not_applied_result(outcomes)
+        self._remember(chain, chain.next, key, after)
+        return after
+
+    def applied_after(self, chain: Chain, facts: Facts, controls: object) -> PolicyResult:
+        """The result of a complete ``chain`` for the controls token ``controls``; memoised in the chain."""
+        key = (chain.ids, controls)
+        result = self.applied.get(key)
+        if result is None:
             if len(self.applied) >= MAX_MEMO:
                 self.applied.clear()
-            cached = self.applied[applied_key] = self.applied_result(outcomes, facts)
-        return cached
+            result = self.applied[key] = self.applied_result(chain.outcomes, facts)
+        self._remember(chain, chain.results, controls, result)
+        return result
+
+    def _remember(self, chain: Chain, memo: dict[Any, Any], key: Hashable, value: Chain | PolicyResult) -> None:
+        # Every chain holding an entry is in ``_filled``, so emptying them all bounds the memory.
+        if not (chain.next or chain.results):
+            self._filled.append(chain)
+        memo[key] = value
+        self.chain_entries += 1
+        if self.chain_entries > CHAIN_MEMOS * MAX_MEMO:
+            for filled in self._filled:
+                filled.next.clear()
+                filled.results.clear()
+            self._filled = []
+            self.chains = {}
+            self.chain_entries = 0
 
     def outcome_at(self, position: int, key: Hashable, facts: Facts) -> ConditionResult:
         """The outcome of the condition at ``position`` (not users), memoised on its stage key."""
@@ -956,15 +1018,18 @@ class CompiledPolicy:
             outcome = memo[key] = self.checks[position](facts)
         return outcome
 
-    def users_outcome(self, facts: Facts, profile: Hashable) -> ConditionResult:
-        """The users condition for a signed-in user, memoised on the ids it names and ``profile``."""
+    def users_step(self, facts: Facts, profile: Hashable) -> Chain | PolicyResult:
+        """After the users condition for a signed-in user: memoised on the ids it names and ``profile``."""
         key = (profile, self.users.named_keys & facts.principal_keys)
-        outcome = self._users.get(key)
-        if outcome is None:
+        after = self._users.get(key)
+        if after is None:
             if len(self._users) >= MAX_MEMO:
                 self._users.clear()
-            outcome = self._users[key] = self.users(facts)
-        return outcome
+            outcome = self.users(facts)
+            after = self._users[key] = (
+                self.chain((outcome,)) if outcome.satisfied else self.not_applied_result((outcome,))
+            )
+        return after
 
     def applied_result(self, outcomes: tuple[ConditionResult, ...], facts: Facts) -> PolicyResult:
         """The result once every condition holds: the grant controls decide it."""
@@ -1085,25 +1150,11 @@ class CompiledPolicySet:
         controls = self._controls_token(facts)
         success, failure = PolicyOutcome.SUCCESS, PolicyOutcome.FAILURE
         enforced: list[PolicyResult] = []
-        known = facts.stage_keys
-        for index, policy, outcomes, at, ids in survivors:
-            # The two common cases inline, from memos only; ``finish`` does the rest (and fills them).
-            result = None
-            if at == policy.length:  # every condition holds: only the grant controls are left
-                result = policy.applied.get((ids, controls))
-            elif at + 1 == policy.length:  # one condition left
-                kind = policy.kinds[at]
-                stage_key = known.get(kind, _MISSING)
-                if stage_key is _MISSING:
-                    stage_key = known[kind] = keys[kind](facts)
-                outcome = policy.outcomes[at].get(stage_key)
-                if outcome is not None:
-                    if outcome.satisfied:
-                        result = policy.applied.get(((*ids, id(outcome)), controls))
-                    else:
-                        result = policy.not_applied.get((*ids, id(outcome)))
+        for index, policy, chain in survivors:
+            # Most survivors have only the grant controls left: one lookup, inline.
+            result = chain.results.get(controls) if chain.complete else None
             if result is None:
-                result = policy.finish(outcomes, ids, facts, keys, controls)
+                result = policy.resume(chain, facts, keys, controls)
             results[index] = result
             if result.result is success or result.result is failure:
                 enforced.append(result)
@@ -1112,11 +1163,8 @@ class CompiledPolicySet:
         compiled = self.compiled
         for index in touched:
             policy = compiled[index]
-            outcome = policy.users_outcome(facts, profile)
-            if outcome.satisfied:
-                results[index] = policy.finish((outcome,), (id(outcome),), facts, keys, controls)
-            else:
-                results[index] = policy.not_applied.get((id(outcome),)) or policy.not_applied_result((outcome,))
+            after = policy.users_step(facts, profile)
+            results[index] = after if isinstance(after, PolicyResult) else policy.resume(after, facts, keys, controls)
         touched.update(node.indexes)
         enforced = [
             result
