@@ -1,4 +1,5 @@
-"""``posturebridge partner …``: run the delivery worker, inspect and retry dead letters, reconcile.
+"""``posturebridge partner …``: run the delivery worker, inspect and retry dead letters, reconcile, list the
+devices held back (out of scope, unlicensed) and the device-link conflicts, sync the directory scope.
 
 Settings come from ``POSTUREBRIDGE_PARTNER_*`` (``posturebridge.partner.settings``); the partner database
 defaults to ``partner.db`` in the data directory (``--data-dir`` or ``POSTUREBRIDGE_DATA_DIR``).
@@ -9,22 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from posturebridge.cli.common import load_settings
 from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.errors import CommandError, StartupError
 from posturebridge.mdm.client import MdmApiError
-from posturebridge.partner import bootstrap, queue
+from posturebridge.partner import bootstrap, link, queue
 from posturebridge.partner.graph_client import GraphError
 from posturebridge.partner.reconcile import reconcile as run_reconcile
 from posturebridge.partner.settings import PartnerSettings
@@ -196,3 +199,89 @@ def reconcile(
     for drift in report.drifts:
         shown = ", ".join(f"{name}: MDM {mdm} / directory {graph}" for name, (mdm, graph) in drift.differences.items())
         typer.echo(f"  {drift.device_id} ({drift.platform}, Entra {drift.entra_device_id}): {shown}")
+
+
+@contextmanager
+def _partner_session(data_dir: Path | None) -> Iterator[Session]:
+    _, url = _settings(data_dir)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "partner")
+        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(table)
+
+
+@app.command("conflicts")
+def conflicts(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Device-link conflicts: one Entra device on two MDM devices, deleted in the directory, another owner."""
+    with _partner_session(data_dir) as session:
+        rows = [link.to_json(row) for row in link.conflicts(session)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    columns = ("deviceId", "entraDeviceId", "serialNumber", "udid", "conflict", "detail", "since")
+    _table(f"{len(rows)} device-link conflict(s)", rows, columns)
+
+
+@app.command("devices")
+def devices(
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Every queued device, not only the held ones.")] = False,
+) -> None:
+    """Devices not reported on purpose (held) with the reason; with --all every device's delivery state."""
+    with _partner_session(data_dir) as session:
+        items = queue.all_items(session) if show_all else queue.held_items(session)
+        rows = [
+            {
+                "deviceId": item.device_id,
+                "platform": item.platform,
+                "channel": item.channel,
+                "state": item.state,
+                "entraDeviceId": item.desired.get("entraDeviceId"),
+                "reason": item.last_error,
+                "since": str(queue.aware(item.updated_at)),
+            }
+            for item in items
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    title = f"{len(rows)} device(s)" if show_all else f"{len(rows)} device(s) not reported"
+    _table(title, rows, ("deviceId", "platform", "state", "entraDeviceId", "reason", "since"))
+
+
+@app.command("sync-directory")
+def sync_directory(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Read the users in the compliance partner's scope and their licences now, and show what changed."""
+    settings, url = _settings(data_dir)
+    runtime = bootstrap.build(settings, url)
+    try:
+        if runtime.context.gate is None:
+            raise CommandError("the directory sync needs Graph: set POSTUREBRIDGE_PARTNER_TENANT_ID and _CLIENT_ID")
+        report = runtime.context.gate.sync(utcnow(), "command")
+    except (MdmApiError, GraphError) as exc:
+        raise CommandError(f"directory sync failed: {exc}") from None
+    finally:
+        runtime.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        return
+    summary = report.to_json()
+    typer.echo(
+        f"{summary['usersInScope']} user(s) in scope; Entra ID P1: {'yes' if report.snapshot.entra_p1 else 'no'}; "
+        f"platforms: {', '.join(summary['onboarded']) or 'none'}; {len(report.requeued)} held device(s) queued again"
+    )
+    for change in report.changes:
+        typer.echo(f"  {change}")

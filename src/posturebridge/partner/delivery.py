@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,9 @@ from posturebridge.partner import queue
 from posturebridge.partner.channels import ChannelRegistry, Delivery
 from posturebridge.partner.queue import Change, Claimed, Completion, DeviceState
 from posturebridge.partner.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from posturebridge.partner.gate import DirectoryGate
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class DeliveryContext:
     feed_page_size: int = 500
     gates: dict[str, dt.datetime] = field(default_factory=dict)
     """Channel -> not before: a whole request of the channel was throttled with Retry-After."""
+    gate: DirectoryGate | None = None
+    """Scope, licences and device-link conflicts: devices it refuses are held with a reason, not sent."""
 
 
 # --- feed -> queue ---
@@ -134,6 +139,11 @@ def deliver_due(ctx: DeliveryContext, pool: Executor) -> int:
         session.commit()
     if not claimed:
         return 0
+    count = len(claimed)
+    if ctx.gate is not None:
+        reasons = ctx.gate.check(claimed, now)
+        hold(ctx, [(item, reasons[item.device_id], ()) for item in claimed if item.device_id in reasons])
+        claimed = [item for item in claimed if item.device_id not in reasons]
     unchanged = [item for item in claimed if item.already_written]
     if unchanged:
         finish(ctx, [Completion(i.device_id, i.version, i.state, None) for i in unchanged])
@@ -153,8 +163,44 @@ def deliver_due(ctx: DeliveryContext, pool: Executor) -> int:
         except Exception:  # a channel bug must not strand the chunk: its leases expire and it is retried
             log.exception("a delivery chunk failed")
             continue
-        finish(ctx, [judge(ctx, delivery) for delivery in deliveries])
-    return len(claimed)
+        finish(ctx, [judge(ctx, delivery) for delivery in gated(ctx, deliveries)])
+    return count
+
+
+def gated(ctx: DeliveryContext, deliveries: list[Delivery]) -> list[Delivery]:
+    """The deliveries to judge; the ones the gate says no retry can cure are held instead."""
+    if ctx.gate is None:
+        return deliveries
+    judged, held = [], []
+    for delivery in deliveries:
+        reason = ctx.gate.after(delivery)
+        if reason is None:
+            judged.append(delivery)
+        else:
+            held.append((delivery.item, reason, delivery.calls))
+    hold(ctx, held)
+    return judged
+
+
+def hold(ctx: DeliveryContext, held: list[tuple[Claimed, str, tuple[queue.CallRecordIn, ...]]]) -> None:
+    """Rest items as held with their reason, and a "not reported" entry for each device's CA log."""
+    if not held or ctx.gate is None:
+        return
+    now = ctx.clock()
+    with unit_of_work(ctx.sessions) as session:
+        for item, reason, calls in held:
+            queue.hold(
+                session,
+                ctx.owner,
+                item.device_id,
+                item.version,
+                reason,
+                (*calls, ctx.gate.record_of(item.device_id, reason, now)),
+                now,
+            )
+        session.commit()
+    for item, reason, _ in held:
+        log.info("device %s not reported: %s", item.device_id, reason)
 
 
 def judge(ctx: DeliveryContext, delivery: Delivery) -> Completion:

@@ -441,7 +441,13 @@ def shadow_records(session: Session, *, latest_only: bool = True, limit: int = 1
 
 
 def hold(
-    session: Session, owner: str, device_id: str, version: int, reason: str, calls: Sequence[CallRecordIn], now: dt.datetime
+    session: Session,
+    owner: str,
+    device_id: str,
+    version: int,
+    reason: str,
+    calls: Sequence[CallRecordIn],
+    now: dt.datetime,
 ) -> bool:
     """Rest a leased item as ``held`` with ``reason`` instead of delivering it (fenced like ``complete``); a
     newer version that arrived meanwhile goes back to ``pending`` to be judged afresh."""
@@ -461,8 +467,14 @@ def hold(
 
 def held_items(session: Session) -> list[DeliveryItem]:
     return list(
-        session.scalars(select(DeliveryItem).where(DeliveryItem.state == ItemState.HELD).order_by(DeliveryItem.device_id))
+        session.scalars(
+            select(DeliveryItem).where(DeliveryItem.state == ItemState.HELD).order_by(DeliveryItem.device_id)
+        )
     )
+
+
+def all_items(session: Session) -> list[DeliveryItem]:
+    return list(session.scalars(select(DeliveryItem).order_by(DeliveryItem.device_id)))
 
 
 def requeue_held(session: Session, device_ids: Sequence[str], now: dt.datetime) -> int:

@@ -53,6 +53,14 @@ class PartnerSettings(BaseSettings):
     intune_group: str | None = Field(default=None, description="Group (id or displayName) the partner policy targets.")
     enrollment_url: str = "https://posturebridge.invalid/partner/enroll"
     remediation_url: str = "https://posturebridge.invalid/partner/remediate"
+    directory_sync_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        description="Users in scope and licences are read again at least this often (0: no scope/link checks).",
+    )
+    compliance_partner_name: str | None = Field(
+        default=None, description="displayName of the complianceManagementPartner record (default: every record)."
+    )
 
     shadow_mode: bool = Field(
         default=False,

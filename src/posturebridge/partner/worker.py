@@ -1,4 +1,5 @@
-"""The delivery worker: a feed consumer, a delivery loop and a CA log forwarder, stopped gracefully.
+"""The delivery worker: a feed consumer, a delivery loop, a CA log forwarder and (with a directory gate) the
+directory sync, stopped gracefully.
 
 Any number of workers may run against one partner database (PostgreSQL for more than one process): the
 feed cursor and the claims are row-locked, so they share the work without sending a device twice at once.
@@ -47,6 +48,8 @@ class Worker:
         targets = [("partner-deliver", self._deliver_loop), ("partner-calog", self._forward_loop)]
         if self.consume_feed:
             targets.insert(0, ("partner-feed", self._feed_loop))
+        if self.consume_feed and self.ctx.gate is not None:
+            targets.append(("partner-directory", self._directory_loop))
         for name, target in targets:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -100,6 +103,18 @@ class Worker:
             if pause > 0:
                 self._wake.wait(pause)
                 self._wake.clear()
+
+    def _directory_loop(self) -> None:
+        """Directory sync when the MDM asks for one, and on the schedule (the feed consumer's worker runs it)."""
+        gate = self.ctx.gate
+        assert gate is not None
+        while not self._stop.is_set():
+            try:
+                if gate.run_due(self.ctx.clock()) is not None:
+                    self._wake.set()
+            except Exception:
+                log.exception("the directory sync failed; retrying")
+            self._stop.wait(gate.poll_seconds)
 
     def _forward_loop(self) -> None:
         while True:
