@@ -12,11 +12,15 @@ from posturebridge.directory.auth import pages as auth_pages
 from posturebridge.directory.auth import routes as auth_routes
 from posturebridge.directory.context import Directory
 from posturebridge.directory.graph import routes as graph_routes
+from posturebridge.directory.graph.fastpath import DeviceLookups
 from posturebridge.directory.intune import routes as intune_routes
 from posturebridge.directory.registration import routes as registration_routes
 
 
-def create_app(settings: Settings, engine: Engine, directory: Directory | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, engine: Engine, directory: Directory | None = None, *, fast_paths: bool = True
+) -> FastAPI:
+    """The directory app. ``fast_paths=False`` leaves every request to the routes (tests compare the two)."""
     directory = directory or Directory.build(settings, sessionmaker(engine, expire_on_commit=False))
     app = service_app("posturebridge directory", settings, engine)
     app.state.directory = directory
@@ -25,4 +29,6 @@ def create_app(settings: Settings, engine: Engine, directory: Directory | None =
     intune_routes.install(app, directory)
     app.include_router(auth_pages.router(directory))
     app.include_router(registration_routes.router(directory))
+    if fast_paths:
+        app.add_middleware(DeviceLookups, directory=directory, engine=engine)
     return app

@@ -105,7 +105,7 @@ class GraphRequest:
         return self.version == "beta"
 
     def context_url(self, fragment: str) -> str:
-        return f"{GRAPH_ROOT}/{self.version}/$metadata#{fragment}"
+        return context_url(self.version, fragment)
 
     def initiator(self) -> Initiator:
         """Who the audit entries of this call name: the signed-in user through the app, or the app itself."""
@@ -122,9 +122,20 @@ class GraphRequest:
         return Initiator(app_id=caller.app_id, service_principal_id=caller.object_id, ip_address=caller.ip_address)
 
 
+def context_url(version: str, fragment: str) -> str:
+    """``@odata.context``: ``https://graph.microsoft.com/{version}/$metadata#{fragment}``."""
+    return f"{GRAPH_ROOT}/{version}/$metadata#{fragment}"
+
+
 def open_graph_request(directory: Directory, request: Request, version: str) -> GraphRequest:
-    """Authenticate and throttle the call and open its session (no I/O on the hot path: the token check and
-    the tenant's settings are cached). The caller closes ``session``."""
+    """Authenticate and throttle the call and open its session. The caller closes ``session``."""
+    return GraphRequest(directory, admit(directory, request), version, directory.sessions(), request)
+
+
+def admit(directory: Directory, request: Request) -> Caller:
+    """The caller, once its token is valid and the call is within the tenant's throttling limits (no I/O on the
+    hot path: the token check and the tenant's settings are cached); the throttling headers of the answer go
+    to ``request.state.graph_headers``."""
     caller = authenticate(directory, request)
     throttler: Throttler = directory.throttler
     settings = directory.tenant_settings(caller.tenant_id)
@@ -144,7 +155,7 @@ def open_graph_request(directory: Directory, request: Request, version: str) -> 
                 error.status_code, error.code, error.message, headers={**decision.headers, **error.headers}
             )
         request.state.graph_headers = dict(decision.headers)
-    return GraphRequest(directory, caller, version, directory.sessions(), request)
+    return caller
 
 
 def request_ids(request: Request) -> tuple[str, str]:
