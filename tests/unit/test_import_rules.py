@@ -24,6 +24,8 @@ BOUNDARY_MODULES = (
     "posturebridge.conditional_access",  # the pure CA engine: used by the directory and the partner's shadow mode
     "posturebridge.mdm.client",  # the MDM's HTTP client: used by the partner service and the device agent
     "posturebridge.mdm.schemas",  # the MDM API's wire shapes, which that client returns
+    "posturebridge.mdm.async_client",  # its asyncio twin for the device fleet simulator
+    "posturebridge.mdm.calls",  # the device-agent calls both clients send
     "posturebridge.device.proof",  # device proof wire format: signed by the agent, verified by the directory
     "posturebridge.device.keys",
 )

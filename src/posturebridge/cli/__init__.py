@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from posturebridge.cli import ca, directory, mdm, partner, profiles, services
+from posturebridge.cli import ca, directory, fleet, mdm, partner, profiles, services
 from posturebridge.common.errors import CommandError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(ca.app, name="ca")
 app.add_typer(mdm.app, name="mdm")
 app.add_typer(partner.app, name="partner")
 app.add_typer(profiles.app, name="profiles")
+app.add_typer(fleet.app, name="fleet")
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -115,6 +115,17 @@ _PROFILES: Mapping[DevicePlatform, _PlatformProfile] = MappingProxyType(
 )
 
 
+def platform_defaults(platform: DevicePlatform) -> tuple[str, str]:
+    """(model, OS version) a new simulated device of `platform` reports unless told otherwise."""
+    profile = _PROFILES[platform]
+    return profile.model, profile.os_version
+
+
+def posture_sample(posture: Mapping[str, Any], sequence: int, now: dt.datetime) -> dict[str, Any]:
+    """A check-in body: the posture (MDM wire names) with its sequence, a fresh nonce and the sample time."""
+    return {**posture, "sequence": sequence, "nonce": secrets.token_hex(16), "sampledDateTime": _timestamp(now)}
+
+
 # --- errors and results --------------------------------------------------------------------------
 
 
@@ -372,13 +383,7 @@ class DeviceAgent:
         posture = {"osVersion": self._state.os_version, **self._state.posture, **dict(posture_changes or {})}
         sequence = self._state.sample_sequence + 1
         self._save(posture=posture, sample_sequence=sequence)
-        sample = {
-            **posture,
-            "sequence": sequence,
-            "nonce": secrets.token_hex(16),
-            "sampledDateTime": _timestamp(self._clock()),
-        }
-        return client.check_in(str(self._state.mdm_device_id), sample)
+        return client.check_in(str(self._state.mdm_device_id), posture_sample(posture, sequence, self._clock()))
 
     def notifications(self, *, unread_only: bool = False) -> list[NotificationOut]:
         """The Hub inbox: notifications the MDM sent to this device, newest first as the MDM orders them."""

@@ -20,11 +20,12 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel
 
+from posturebridge.mdm import calls
 from posturebridge.mdm.schemas import (
     AdminOut,
     CaLogEntryOut,
@@ -212,7 +213,12 @@ class MdmClient:
             break
         if response.is_success:
             return response
-        raise _error(response)
+        raise error_of(response)
+
+    def call(self, call: calls.Call[M]) -> M:
+        """Send one of the shared calls (`posturebridge.mdm.calls`) and parse its answer."""
+        response = self._send(call.method, call.path, json=call.json, authenticated=call.authenticated)
+        return call.model.model_validate(response.json())
 
     def _get(self, path: str, model: type[M], **kwargs: Any) -> M:
         return model.model_validate(self._send("GET", path, **kwargs).json())
@@ -421,42 +427,18 @@ class MdmClient:
 
     # --- device agent ---
 
-    def enroll(
-        self,
-        enrollment_token: str,
-        *,
-        platform: str,
-        model: str,
-        os_version: str | None = None,
-        udid: str | None = None,
-        serial_number: str | None = None,
-        imei: str | None = None,
-        ownership: str | None = None,
-        user_name: str | None = None,
-    ) -> EnrollResponse:
+    def enroll(self, enrollment_token: str, **device: Unpack[calls.EnrolmentFacts]) -> EnrollResponse:
         """Unauthenticated: the enrolment token is the credential. Keep ``device_token`` from the answer."""
-        body = {
-            "enrollmentToken": enrollment_token,
-            "platform": platform,
-            "model": model,
-            "osVersion": os_version,
-            "udid": udid,
-            "serialNumber": serial_number,
-            "imei": imei,
-            "ownership": ownership,
-            "userName": user_name,
-        }
-        response = self._send("POST", "/enroll", json=body, authenticated=False)
-        return EnrollResponse.model_validate(response.json())
+        return self.call(calls.enroll(enrollment_token, **device))
 
     def check_in(self, device_id: str, sample: Mapping[str, Any]) -> CheckInResponse:
-        return self._post(f"/devices/{device_id}/samples", CheckInResponse, dict(sample))
+        return self.call(calls.check_in(device_id, sample))
 
     def own_device(self) -> DeviceOut:
         return self._get("/device", DeviceOut)
 
     def report_entra_device_id(self, entra_device_id: str | None) -> DeviceOut:
-        return self._put("/device/entraDeviceId", DeviceOut, {"entraDeviceId": entra_device_id})
+        return self.call(calls.report_entra_device_id(entra_device_id))
 
     def inbox(self, *, unread_only: bool = False) -> list[NotificationOut]:
         return self._list("/device/notifications", NotificationOut, params={"unread": str(unread_only).lower()})
@@ -465,7 +447,8 @@ class MdmClient:
         return self._post(f"/device/notifications/{notification_id}/read", NotificationOut)
 
 
-def _error(response: httpx.Response) -> MdmApiError:
+def error_of(response: httpx.Response) -> MdmApiError:
+    """The `MdmApiError` a non-2xx answer stands for (shared with the asyncio client)."""
     try:
         body = response.json()
     except ValueError:
