@@ -54,7 +54,7 @@ from posturebridge.device.keys import (
 from posturebridge.device.platforms import Platform as BrokerPlatform
 from posturebridge.device.state import AgentState, AgentStateError, load_state, save_state
 from posturebridge.mdm.client import MdmClient
-from posturebridge.mdm.schemas import CheckInResponse, DeviceOut, NotificationOut
+from posturebridge.mdm.schemas import CheckInResponse, DeviceOut, NotificationOut, SensorReportOut
 
 # The DRS resource and the delegated scope a broker asks for before it registers a device
 # (device-identity.md §1.2).
@@ -388,6 +388,10 @@ class DeviceAgent:
     def notifications(self, *, unread_only: bool = False) -> list[NotificationOut]:
         """The Hub inbox: notifications the MDM sent to this device, newest first as the MDM orders them."""
         return self._mdm().inbox(unread_only=unread_only)
+
+    def report_sensors(self, results: Mapping[str, str | bool | int | float]) -> SensorReportOut:
+        """Report sensor results read now (Workspace ONE sensors: ``bitlocker_status=on``, ``hybrid_joined=true``)."""
+        return self._mdm().report_sensors(str(self._state.mdm_device_id), results, self._clock())
 
     def compliance_page_url(self) -> str:
         if self._state.mdm_device_id is None:

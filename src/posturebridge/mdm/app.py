@@ -2,7 +2,9 @@
 
 The app also runs the compliance sweep: a background task that re-evaluates devices whose next
 evaluation is due (a validity period or grace period ending, the next escalation, a policy change) and
-applies feed retention. Every MDM process runs one; they share the work through the database.
+applies feed retention; and the workflow runner (``workflow_worker``: scheduled triggers, compliance
+transitions from the feed, Hub notifications and custom connector calls). Every MDM process runs both;
+they share the work through the database.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,10 +27,13 @@ from posturebridge.common.settings import Settings
 from posturebridge.common.web import service_app
 from posturebridge.mdm.api import admin, agent, errors, inventory
 from posturebridge.mdm.api import feed as feed_routes
+from posturebridge.mdm.api import workflows as workflow_routes
 from posturebridge.mdm.api.context import MdmContext
 from posturebridge.mdm.config import MdmConfig
 from posturebridge.mdm.service import compliance, credentials, feed
 from posturebridge.mdm.service.compliance import SWEEP_BATCH
+from posturebridge.mdm.service.workflow_runner import WorkflowRunner
+from posturebridge.mdm.workflow_worker import build_runner, run_workflows
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ def create_app(
     *,
     config: MdmConfig | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    connector_http: httpx.Client | None = None,
 ) -> FastAPI:
     sessions = sessionmaker(engine, expire_on_commit=False)
     context = MdmContext(sessions=sessions, config=config or MdmConfig(), clock=clock)
@@ -49,7 +56,9 @@ def create_app(
     app.include_router(inventory.router(context))
     app.include_router(agent.router(context))
     app.include_router(feed_routes.router(context))
-    app.router.lifespan_context = _lifespan(context)
+    app.include_router(workflow_routes.router(context))
+    app.state.workflows = runner = build_runner(settings, context, connector_http)
+    app.router.lifespan_context = _lifespan(context, runner)
     return app
 
 
@@ -65,17 +74,22 @@ def _watch_feed_commits(sessions: sessionmaker[Session], context: MdmContext) ->
     event.listen(sessions, "after_rollback", after_rollback)
 
 
-def _lifespan(context: MdmContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(context: MdmContext, runner: WorkflowRunner) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         context.notifier.bind(asyncio.get_running_loop())
-        task = asyncio.create_task(_sweeper(context), name="mdm-compliance-sweep")
+        tasks = [
+            asyncio.create_task(_sweeper(context), name="mdm-compliance-sweep"),
+            asyncio.create_task(run_workflows(context, runner), name="mdm-workflows"),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await task
             context.notifier.bind(None)
 
     return lifespan

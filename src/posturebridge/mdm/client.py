@@ -34,6 +34,7 @@ from posturebridge.mdm.schemas import (
     CompliancePolicyOut,
     ComplianceSettingsOut,
     CredentialOut,
+    CustomConnectorOut,
     DeviceOut,
     DevicePageOut,
     DirectoryServicesOut,
@@ -46,10 +47,14 @@ from posturebridge.mdm.schemas import (
     IntelligenceOut,
     NotificationOut,
     OrganisationOut,
+    SensorOut,
+    SensorReportOut,
     SmartGroupOut,
     TokenResponse,
     UserGroupOut,
     UserOut,
+    WorkflowRuleOut,
+    WorkflowRunOut,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -414,6 +419,77 @@ class MdmClient:
 
     def device_notifications(self, device_id: str) -> list[NotificationOut]:
         return self._list(f"/devices/{device_id}/notifications", NotificationOut)
+
+    # --- sensors, custom connectors, workflow rules ---
+
+    def report_sensors(
+        self, device_id: str, results: Mapping[str, str | bool | int | float], reported: dt.datetime
+    ) -> SensorReportOut:
+        """Device agent: sensor results read at ``reported`` (older than the stored ones: ignored)."""
+        body = {"reportedDateTime": reported.isoformat(), "results": dict(results)}
+        return self._post(f"/devices/{device_id}/sensors", SensorReportOut, body)
+
+    def device_sensors(self, device_id: str) -> list[SensorOut]:
+        return self._list(f"/devices/{device_id}/sensors", SensorOut)
+
+    def create_connector(self, connector: Mapping[str, Any]) -> CustomConnectorOut:
+        """Wire names: name, method, urlTemplate, headers, bodyTemplate, auth {type, username, tokenUrl,
+        clientId, scope, secret}, timeoutSeconds."""
+        return self._post("/customConnectors", CustomConnectorOut, dict(connector))
+
+    def replace_connector(self, connector_id: str, connector: Mapping[str, Any]) -> CustomConnectorOut:
+        return self._put(f"/customConnectors/{connector_id}", CustomConnectorOut, dict(connector))
+
+    def get_connector(self, connector_id: str) -> CustomConnectorOut:
+        return self._get(f"/customConnectors/{connector_id}", CustomConnectorOut)
+
+    def list_connectors(self) -> list[CustomConnectorOut]:
+        return self._list("/customConnectors", CustomConnectorOut)
+
+    def delete_connector(self, connector_id: str) -> None:
+        self._send("DELETE", f"/customConnectors/{connector_id}")
+
+    def create_workflow_rule(
+        self, name: str, trigger: Mapping[str, Any], actions: list[Mapping[str, Any]], *, enabled: bool = True
+    ) -> WorkflowRuleOut:
+        body = {"name": name, "enabled": enabled, "trigger": dict(trigger), "actions": [dict(a) for a in actions]}
+        return self._post("/workflowRules", WorkflowRuleOut, body)
+
+    def replace_workflow_rule(
+        self,
+        rule_id: str,
+        name: str,
+        trigger: Mapping[str, Any],
+        actions: list[Mapping[str, Any]],
+        *,
+        enabled: bool = True,
+    ) -> WorkflowRuleOut:
+        body = {"name": name, "enabled": enabled, "trigger": dict(trigger), "actions": [dict(a) for a in actions]}
+        return self._put(f"/workflowRules/{rule_id}", WorkflowRuleOut, body)
+
+    def get_workflow_rule(self, rule_id: str) -> WorkflowRuleOut:
+        return self._get(f"/workflowRules/{rule_id}", WorkflowRuleOut)
+
+    def list_workflow_rules(self) -> list[WorkflowRuleOut]:
+        return self._list("/workflowRules", WorkflowRuleOut)
+
+    def delete_workflow_rule(self, rule_id: str) -> None:
+        self._send("DELETE", f"/workflowRules/{rule_id}")
+
+    def workflow_runs(
+        self,
+        *,
+        rule_id: str | None = None,
+        device_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[WorkflowRunOut]:
+        """Runs newest first: rule, device, trigger, action, status, outcome, error."""
+        params: dict[str, str | int | float] = {"limit": limit}
+        for name, value in (("ruleId", rule_id), ("deviceId", device_id), ("status", status)):
+            if value is not None:
+                params[name] = value
+        return self._list("/workflowRuns", WorkflowRunOut, params=params)
 
     # --- change feed ---
 

@@ -19,6 +19,15 @@ class MdmConfig(BaseSettings):
         default=0.2, gt=0, le=10, description="Long-poll re-check for entries committed by other MDM processes."
     )
     feed_prune_interval_seconds: float = Field(default=60.0, gt=0)
+    workflow_interval_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="How often queued workflow runs and feed transitions are taken."
+    )
+    workflow_schedule_interval_seconds: float = Field(
+        default=60.0, gt=0, le=86400, description="How often scheduled workflow triggers are evaluated."
+    )
+    connector_max_attempts: int = Field(default=5, ge=1, le=50, description="Attempts of a failing connector run.")
+    connector_retry_base_seconds: float = Field(default=2.0, gt=0, description="First retry delay (doubles after).")
+    connector_retry_cap_seconds: float = Field(default=300.0, gt=0)
 
     @property
     def feed_retention(self) -> dt.timedelta:

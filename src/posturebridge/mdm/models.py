@@ -302,3 +302,101 @@ class Notification(Base):
     priority: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime]
     read_at: Mapped[dt.datetime | None]
+
+
+class DeviceSensor(Base):
+    """The latest result of one named sensor on one device, with the time the device read it."""
+
+    __tablename__ = "device_sensors"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    value: Mapped[str] = mapped_column(String(1024))
+    reported_at: Mapped[dt.datetime]
+    recorded_at: Mapped[dt.datetime]
+
+
+class CustomConnector(Base):
+    """An administrator's HTTP action (Intelligence custom connector). ``auth`` holds the non-secret
+    credential fields; ``secret`` (password, bearer token or client secret) is never rendered."""
+
+    __tablename__ = "custom_connectors"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    method: Mapped[str] = mapped_column(String(8))
+    url_template: Mapped[str] = mapped_column(String(2048))
+    headers: Mapped[dict[str, Any]]
+    body_template: Mapped[str | None] = mapped_column(Text)
+    auth: Mapped[dict[str, Any]]
+    secret: Mapped[str | None] = mapped_column(Text)
+    timeout_seconds: Mapped[float] = mapped_column(default=10.0)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class WorkflowRule(Base):
+    """A workflow rule: ``trigger`` and ``actions`` are the domain's JSON (``WorkflowDefinition``)."""
+
+    __tablename__ = "workflow_rules"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name"),
+        Index("ix_workflow_rules_organisation_trigger", "organisation_id", "trigger_type"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(256))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    trigger_type: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[dict[str, Any]]
+    actions: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class WorkflowRun(Base):
+    """One action of one rule for one device: written (pending) in the transaction that saw the trigger,
+    carried out after commit, retried with backoff, finished as succeeded or failed with the reason."""
+
+    __tablename__ = "workflow_runs"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "device_id", "trigger_key", "action_index"),
+        Index("ix_workflow_runs_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_workflow_runs_organisation_created", "organisation_id", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(ForeignKey("workflow_rules.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    trigger_type: Mapped[str] = mapped_column(String(64))
+    trigger_key: Mapped[str] = mapped_column(String(128))
+    """What fired the rule (unique per rule and device): ``feed:<sequence>``, ``sensors:<id>``, ``scheduled:<time>``."""
+    context: Mapped[dict[str, Any]]
+    action_index: Mapped[int] = mapped_column(Integer)
+    action_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    lease_until: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(2048))
+    error: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class WorkflowFiring(Base):
+    """A scheduled rule fired for a device; removed when the condition stops holding (it may fire again)."""
+
+    __tablename__ = "workflow_firings"
+    rule_id: Mapped[str] = mapped_column(ForeignKey("workflow_rules.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True, index=True)
+    fired_at: Mapped[dt.datetime]
+
+
+class WorkflowFeedCursor(Base):
+    """How far the workflow runner has read an organisation's change feed (its compliance events)."""
+
+    __tablename__ = "workflow_feed_cursors"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    after_sequence: Mapped[int] = mapped_column(BigInteger, default=0)

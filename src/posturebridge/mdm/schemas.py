@@ -353,3 +353,123 @@ class IntelligenceOut(Response):
 class ComplianceSettingsOut(Response):
     secure_by_default: bool
     device_compliance_checkin_threshold_days: int
+
+
+# --- sensors, custom connectors, workflow rules ----------------------------------------------------
+
+
+class SensorReportIn(Wire):
+    reported_date_time: dt.datetime
+    """When the device read the values; a result older than the stored one is ignored."""
+    results: dict[str, str | bool | int | float] = Field(min_length=1, max_length=200)
+
+
+class SensorOut(Response):
+    name: str
+    value: str
+    reported_date_time: dt.datetime
+    recorded_date_time: dt.datetime
+
+
+class SensorReportOut(Response):
+    device_id: str
+    accepted: list[str]
+    ignored_stale: list[str]
+    changed: list[str]
+    workflow_runs_queued: int
+
+
+class ConnectorAuthIn(Wire):
+    type: Literal["none", "basic", "bearer", "oauth2ClientCredentials"] = "none"
+    username: str | None = Field(default=None, max_length=256)
+    token_url: str | None = Field(default=None, max_length=2048)
+    client_id: str | None = Field(default=None, max_length=256)
+    scope: str | None = Field(default=None, max_length=1024)
+    secret: str | None = Field(default=None, max_length=4096)
+    """Password (basic), token (bearer) or client secret (OAuth); write-only. Omit on replace to keep it."""
+
+
+class ConnectorAuthOut(Response):
+    type: str
+    username: str | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    scope: str | None = None
+    has_secret: bool
+
+
+class CustomConnectorIn(Wire):
+    name: str = Field(min_length=1, max_length=256)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    url_template: str = Field(min_length=8, max_length=2048)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body_template: str | None = Field(default=None, max_length=65536)
+    auth: ConnectorAuthIn = Field(default_factory=ConnectorAuthIn)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class CustomConnectorOut(Response):
+    id: str
+    name: str
+    method: str
+    url_template: str
+    headers: dict[str, str]
+    body_template: str | None = None
+    auth: ConnectorAuthOut
+    timeout_seconds: float
+    created_date_time: dt.datetime
+    last_modified_date_time: dt.datetime
+
+
+class WorkflowRuleIn(Wire):
+    name: str = Field(min_length=1, max_length=256)
+    enabled: bool = True
+    trigger: dict[str, Any]
+    """``{"type": <trigger type>, ...parameters}``; see ``mdm.domain.workflows``."""
+    actions: list[dict[str, Any]] = Field(min_length=1, max_length=10)
+
+
+class WorkflowRuleOut(Response):
+    id: str
+    name: str
+    enabled: bool
+    trigger: dict[str, Any]
+    actions: list[dict[str, Any]]
+    created_date_time: dt.datetime
+    last_modified_date_time: dt.datetime
+
+
+class WorkflowRunOut(Response):
+    id: str
+    rule_id: str
+    rule_name: str
+    device_id: str
+    trigger_type: str
+    trigger_key: str
+    trigger: dict[str, Any]
+    action_index: int
+    action_type: str
+    status: Literal["pending", "running", "succeeded", "failed"]
+    attempts: int
+    outcome: str | None = None
+    error: str | None = None
+    created_date_time: dt.datetime
+    next_attempt_date_time: dt.datetime | None = None
+    finished_date_time: dt.datetime | None = None
+
+
+class CompliancePartnerEnableIn(Wire):
+    platforms: list[str] = Field(default_factory=list, description="Default: iOS, android, macOS.")
+
+
+class CompliancePartnerOut(Response):
+    """The compliance partner integration as the partner service reports it (state ``notEnabled`` before)."""
+
+    state: str
+    tenant_id: str | None = None
+    platforms: list[str] = Field(default_factory=list)
+    admin_consent_url: str | None = None
+    last_error: str | None = None
+    consented_date_time: dt.datetime | None = None
+    enabled_date_time: dt.datetime | None = None
+    last_heartbeat_date_time: dt.datetime | None = None

@@ -100,6 +100,8 @@ class DeviceLookups:
         )
         if lookup is None:
             await self.app(scope, receive, send)
+            if scope["type"] == "lifespan":
+                self.close()  # the server has stopped
             return
         response = self.answer(Request(scope, receive), lookup)
         await response(scope, receive, send)
