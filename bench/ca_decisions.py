@@ -9,7 +9,11 @@ Rows: ``compiled`` is a freshly compiled set meeting every context for the first
 start empty); ``warm`` is a set that has already served N other distinct contexts, as a running
 directory would have; ``plain`` parses and walks every policy's JSON in full for each decision.
 
-    PYTHONPATH=src python bench/ca_decisions.py            # 200 policies, 10,000 contexts
+The workload is deterministic (seeded), so on a shared machine the best of ``--repeat`` runs is the
+figure least disturbed by other processes; ``cpu/s`` divides by the process's CPU time rather than
+the wall clock, and the load average is printed before and after.
+
+    PYTHONPATH=src python bench/ca_decisions.py            # 200 policies, 10,000 contexts, best of 3
     PYTHONPATH=src python bench/ca_decisions.py --small    # a few seconds, for tests
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import platform
 import random
 import statistics
@@ -25,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,34 +125,45 @@ def contexts(policies: list[dict[str, Any]], count: int, seed: int = 7) -> list[
 
 def measure(decide: Callable[[SignInContext], Any], items: list[SignInContext]) -> dict[str, float]:
     timings = []
+    cpu_started = time.process_time()
     started = time.perf_counter()
     for ctx in items:
         t0 = time.perf_counter()
         decide(ctx)
         timings.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     timings.sort()
     return {
         "decisions": len(items),
         "per_second": len(items) / elapsed,
+        "per_cpu_second": len(items) / cpu if cpu > 0 else float("inf"),
         "p50_ms": statistics.median(timings) * 1000,
         "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000,
     }
 
 
-def run(policy_count: int, context_count: int, plain_count: int) -> dict[str, Any]:
+def run(policy_count: int, context_count: int, plain_count: int, repeat: int = 1) -> dict[str, Any]:
+    """Figures for each row; the compiled rows keep the best (highest decisions/s) of ``repeat`` runs."""
     policies, locations = policy_mix(policy_count)
     items = contexts(policies, context_count)
-    t0 = time.perf_counter()
-    compiled = compile_policies(policies, locations)
-    compile_ms = (time.perf_counter() - t0) * 1000
-    # Fresh set, first sight of every context: memos and decision tree start empty.
-    compiled_stats = measure(lambda ctx: compiled.evaluate(ctx, NOW), items)
-    # The same set again after it has served as many other (distinct) sign-ins: a running server.
-    warm = compile_policies(policies, locations)
-    for ctx in contexts(policies, context_count, seed=8):
-        warm.evaluate(ctx, NOW)
-    warm_stats = measure(lambda ctx: warm.evaluate(ctx, NOW), items)
+    others = contexts(policies, context_count, seed=8)
+    compile_ms = float("inf")
+    compiled_stats: dict[str, float] = {}
+    warm_stats: dict[str, float] = {}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        compiled = compile_policies(policies, locations)
+        compile_ms = min(compile_ms, (time.perf_counter() - t0) * 1000)
+        # Fresh set, first sight of every context: memos and decision tree start empty.
+        stats = measure(partial(compiled.evaluate, now=NOW), items)
+        compiled_stats = max(compiled_stats, stats, key=lambda s: s.get("per_second", 0.0))
+        # The same set again after it has served as many other (distinct) sign-ins: a running server.
+        warm = compile_policies(policies, locations)
+        for ctx in others:
+            warm.evaluate(ctx, NOW)
+        stats = measure(partial(warm.evaluate, now=NOW), items)
+        warm_stats = max(warm_stats, stats, key=lambda s: s.get("per_second", 0.0))
     plain: list[Any] = []
     plain_stats = measure(lambda ctx: plain.append(evaluate_plain(policies, ctx, NOW, locations)), items[:plain_count])
     # Same answers: the plain evaluator and the compiled set agree on every context both measured.
@@ -168,19 +185,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contexts", type=int, default=10_000)
     parser.add_argument("--plain", type=int, default=500, help="contexts for the plain evaluator (slower)")
     parser.add_argument("--small", action="store_true", help="20 policies, 200 contexts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the compiled rows; the best is shown")
     args = parser.parse_args(argv)
     if args.small:
-        args.policies, args.contexts, args.plain = 20, 200, 20
-    figures = run(args.policies, args.contexts, args.plain)
+        args.policies, args.contexts, args.plain, args.repeat = 20, 200, 20, 1
+    load_before = os.getloadavg()[0]
+    figures = run(args.policies, args.contexts, args.plain, args.repeat)
     print(
-        f"python {platform.python_version()} on {platform.machine()}, {figures['policies']} policies, "
-        f"{figures['contexts']} contexts, compile {figures['compile_ms']:.1f} ms"
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"{figures['policies']} policies, {figures['contexts']} contexts, compile {figures['compile_ms']:.1f} ms, "
+        f"best of {args.repeat}, load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
-    print(f"{'evaluator':<10} {'decisions':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'evaluator':<10} {'decisions':>9} {'decisions/s':>12} {'cpu/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name in ("compiled", "warm", "plain"):
         s = figures[name]
-        rate, p50, p99 = s["per_second"], s["p50_ms"], s["p99_ms"]
-        print(f"{name:<10} {s['decisions']:>9} {rate:>12,.0f} {p50:>8.3f} {p99:>8.3f}")
+        rate, cpu_rate, p50, p99 = s["per_second"], s["per_cpu_second"], s["p50_ms"], s["p99_ms"]
+        print(f"{name:<10} {s['decisions']:>9} {rate:>12,.0f} {cpu_rate:>9,.0f} {p50:>8.3f} {p99:>8.3f}")
     print(f"plain and compiled decisions agree: {'yes' if figures['agree'] else 'NO'}")
     return 0 if figures["agree"] else 1
 
