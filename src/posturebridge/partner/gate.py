@@ -70,7 +70,10 @@ class DirectoryGate:
             for device_id, device in looked_up:
                 if device is not None:
                     link.apply_lookup(session, device_id, device, self._immutable_id(device_id, facts), now)
-            link.refresh_duplicates(session, [f.entra_device_id for f in facts if f.entra_device_id], now)
+            entra_ids = [f.entra_device_id for f in facts if f.entra_device_id]
+            link.refresh_from_queue(session, entra_ids)
+            cleared = link.refresh_duplicates(session, entra_ids, now)
+            queue.requeue_held(session, sorted(cleared - {f.device_id for f in facts}), self.clock())
             rows = link.links(session, [f.device_id for f in facts])
             reasons = {}
             for item in items:
@@ -121,12 +124,13 @@ class DirectoryGate:
             log.warning("reading the MDM's directory sync requests failed: %s", exc)
         with unit_of_work(self.sessions) as session:
             last = scope.latest(session)
+            last_run = queue.aware(last.started_at) if last is not None else None
             answered = request_id is None or session.scalar(
                 select(DirectorySync.id).where(DirectorySync.request_id == request_id).limit(1)
             )
         if not answered:
             return self.sync(now, "request", request_id)
-        if last is None or now - (queue.aware(last.started_at) or now) >= self.interval:
+        if last_run is None or now - last_run >= self.interval:
             return self.sync(now, "schedule")
         return None
 
@@ -182,7 +186,7 @@ class DirectoryGate:
                 for item in queue.held_items(session)
                 if self.reason(rows.get(item.device_id), item.channel, item.platform, current) is None
             ]
-            queue.requeue_held(session, free, now)
+            queue.requeue_held(session, free, self.clock())  # due at once, whatever moment ``now`` stands for
             session.commit()
         with self._lock:
             self._snapshot = None

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from posturebridge.partner.graph_client import GraphClient, GraphError, odata_quote
-from posturebridge.partner.models import DeviceLink
+from posturebridge.partner.models import DeliveryItem, DeviceLink
 
 DUPLICATE = "duplicateEntraDeviceId"
 DELETED = "deletedInDirectory"
@@ -96,6 +96,27 @@ def record(session: Session, facts: Iterable[LinkFacts], now: dt.datetime) -> No
         row.serial_number = fact.serial_number or row.serial_number
         row.udid = fact.udid or row.udid
         row.updated_at = now
+    session.flush()
+
+
+def refresh_from_queue(session: Session, entra_device_ids: Iterable[str]) -> None:
+    """Links sharing these Entra device IDs take the newest Entra device ID the queue holds for their device:
+    the feed may have moved a device to another Entra device since it was last claimed, and a stale link
+    must not make a duplicate."""
+    wanted = {value.lower() for value in entra_device_ids if value}
+    if not wanted:
+        return
+    rows = list(session.scalars(select(DeviceLink).where(DeviceLink.entra_device_id.in_(wanted))))
+    newest = {
+        item.device_id: _norm(item.desired.get("entraDeviceId"))
+        for item in session.scalars(select(DeliveryItem).where(DeliveryItem.device_id.in_([r.device_id for r in rows])))
+    }
+    for row in rows:
+        if row.device_id in newest and newest[row.device_id] != row.entra_device_id:
+            row.entra_device_id = newest[row.device_id]
+            row.checked_entra_device_id = row.directory_object_id = row.registered_owner = None
+            if row.conflict in (DELETED, OTHER_OWNER):
+                _clear(row)
     session.flush()
 
 

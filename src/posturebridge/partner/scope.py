@@ -331,7 +331,7 @@ def read_directory(graph: GraphClient, partner_name: str | None = None) -> Direc
             for m in graph.pages(f"/groups/{group_id}/transitiveMembers")
             if str(m.get("@odata.type", "")).endswith("user")
         )
-    users = list(graph.pages("/users?$select=id,userPrincipalName,assignedLicenses,onPremisesImmutableId"))
+    users = list(graph.pages("/users?$select=id,userPrincipalName,assignedLicenses"))
     skus = list(graph.pages("/subscribedSkus"))
     return DirectoryFacts(partners, users, members, names, skus)
 

@@ -136,7 +136,7 @@ class FakeIntune:
             )
         if path.startswith("/v1.0/groups"):
             return httpx.Response(200, json={"value": [{"id": "group-1"}]})
-        if path.startswith("/v1.0/users("):
+        if path.startswith("/v1.0/users/"):
             return httpx.Response(200, json={"id": "entra-user-1"})
         if path == f"/tds/PartnerTenants(guid'{TENANT}')":
             return httpx.Response(200, json={"Key": "k", "ContextId": TENANT, "Provisioned": 1, "HttpStatusCode": 200})

@@ -218,7 +218,7 @@ class IntuneChannel:
         except MdmApiError as exc:
             raise GraphError(exc.status_code, exc.code, f"MDM user {state.user_id}: {exc.message}") from None
         upn = user.user_principal_name or user.user_name
-        answer = self.setup.graph.call("GET", f"/users({odata_quote(quote(upn, safe='@.'))})?$select=id")
+        answer = self.setup.graph.call("GET", f"/users/{quote(upn, safe='@.')}?$select=id")
         if not answer.ok or not isinstance(answer.body, dict) or "id" not in answer.body:
             raise GraphError(answer.status, "UserNotFound", f"user {upn} in Entra ID: {answer.error_text()}")
         entra_id = str(answer.body["id"])
