@@ -4,8 +4,9 @@ policies (5) with N enrolled devices (10,000), on SQLite and PostgreSQL.
 Three figures per database: the service function alone (one thread, one transaction per sample: parse,
 replay check, evaluation, device update, feed entry on a transition), the same with ``check_in_many``
 taking ``--batch`` samples per transaction, and end to end over HTTP against a
-``posturebridge serve mdm`` process with several client threads. Every sample flips its device between
-compliant and not, so every check-in also writes a change-feed entry.
+``posturebridge serve mdm`` process: ``--connections`` device clients at once (each waits for its answer
+before sending the next sample) in ``--client-processes`` other processes. Every sample flips its device
+between compliant and not, so every check-in also writes a change-feed entry.
 
     PYTHONPATH=src:bench python bench/mdm_checkin.py [--devices 10000] [--samples 5000] [--postgres URL]
     PYTHONPATH=src:bench python bench/mdm_checkin.py --small     # seconds, for tests
@@ -15,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import platform as host
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -31,7 +31,6 @@ from sqlalchemy.orm import sessionmaker
 
 from mdm_setup import drop_database, fresh_database, percentile, sample, seed, start_server
 from posturebridge.common.database import make_engine, unit_of_work
-from posturebridge.mdm.client import MdmClient
 from posturebridge.mdm.service import compliance
 from posturebridge.mdm.service.compliance import ConfigurationCache
 
@@ -77,38 +76,106 @@ def service_ingest(
     return _figures(samples, elapsed, latencies)
 
 
-def http_ingest(base: str, devices: list[tuple[str, str, str]], samples: int, threads: int) -> dict[str, float]:
+def http_ingest(
+    base: str,
+    devices: list[tuple[str, str, str]],
+    samples: int,
+    connections: int,
+    processes: int = 2,
+    first_sequence: int = 1_000_000,
+) -> dict[str, float]:
+    """``connections`` device clients in ``processes`` other processes, each sending its devices' samples one
+    after the other over a keep-alive connection and waiting for each answer (aiohttp on asyncio: the
+    lightest real HTTP client at hand, so that the clients, which share the two cores, take as little as
+    possible from the server). Every answer must be a 200 that accepted the sample.
+
+    Throughput is counted from the common start to the last answer; client CPU is reported beside it."""
+    processes = max(1, min(processes, connections))
+    start_at = time.time() + 1.0 + 0.5 * processes  # every client process has imported and connected by then
+    children = []
+    with tempfile.TemporaryDirectory() as jobs:
+        for index in range(processes):
+            count = samples // processes + (1 if index < samples % processes else 0)
+            share = connections // processes + (1 if index < connections % processes else 0)
+            job = {
+                "base": base,
+                "devices": devices[index::processes],
+                "samples": count,
+                "connections": share,
+                "first_sequence": first_sequence,
+                "start_at": start_at,
+            }
+            path = Path(jobs) / f"client-{index}.json"
+            path.write_text(json.dumps(job))
+            command = [sys.executable, str(Path(__file__).resolve()), "--client", str(path)]
+            children.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True))
+        reports = []
+        for child in children:
+            out, _ = child.communicate(timeout=600)
+            if child.returncode != 0:
+                raise RuntimeError(f"a client process failed ({child.returncode})")
+            reports.append(json.loads(out))
+    latencies = [lag for report in reports for lag in report["latencies"]]
+    failures = sum(report["failures"] for report in reports)
+    if failures:
+        raise RuntimeError(f"{failures} check-ins were not accepted: {reports[0]['first_failure']}")
+    elapsed = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
+    figures = _figures(len(latencies), elapsed, latencies)
+    figures["client_cpu_s"] = sum(r["cpu_s"] for r in reports)
+    return figures
+
+
+def _client(job: dict[str, Any]) -> dict[str, Any]:
+    """One client process of ``http_ingest`` (``--client``, the job as JSON on stdin)."""
+    import asyncio
+    import resource
+
+    import aiohttp
+
+    devices = [tuple(d) for d in job["devices"]]
+    connections, samples = job["connections"], job["samples"]
     latencies: list[float] = []
-    lock = threading.Lock()
-    per_thread = samples // threads
+    failures: list[str] = []
 
-    def drive(offset: int) -> None:
-        mine = devices[offset::threads]
+    async def device_client(session: aiohttp.ClientSession, offset: int, count: int) -> None:
+        mine = devices[offset::connections]
         sequences: dict[str, int] = {}
-        shared = httpx.Client(timeout=30, trust_env=False)  # one connection pool per thread, like an agent fleet proxy
-        clients = {
-            device_id: MdmClient.for_device(base, token, http=shared) for device_id, token, _ in mine[:per_thread]
-        }
-        local: list[float] = []
-        for index in range(per_thread):
-            device_id, _, platform = mine[index % len(mine)]
-            client = clients.get(device_id) or clients[mine[index % len(clients)][0]]
-            sequence = sequences[device_id] = sequences.get(device_id, 100) + 1
+        for index in range(count):
+            device_id, token, platform = mine[index % len(mine)]
+            sequence = sequences[device_id] = sequences.get(device_id, job["first_sequence"]) + 1
+            body = sample(platform, sequence, compliant=sequence % 2 == 0)
             begin = time.perf_counter()
-            client.check_in(device_id, sample(platform, sequence, compliant=sequence % 2 == 0))
-            local.append(time.perf_counter() - begin)
-        shared.close()
-        with lock:
-            latencies.extend(local)
+            async with session.post(
+                f"{job['base']}/api/v1/devices/{device_id}/samples",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                answer = await response.json()
+            latencies.append(time.perf_counter() - begin)
+            if response.status != 200 or answer.get("disposition") != "accepted":
+                failures.append(f"{response.status} {answer}")
 
-    workers = [threading.Thread(target=drive, args=(i,)) for i in range(threads)]
-    started = time.perf_counter()  # includes the threads' set-up, which is small
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
-    return _figures(len(latencies), elapsed, latencies)
+    async def drive() -> tuple[float, float]:
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async with session.get(f"{job['base']}/healthz") as response:
+                await response.read()
+            await asyncio.sleep(max(0.0, job["start_at"] - time.time()))
+            started = time.time()
+            counts = [samples // connections + (1 if i < samples % connections else 0) for i in range(connections)]
+            await asyncio.gather(*(device_client(session, i, counts[i]) for i in range(connections)))
+            return started, time.time()
+
+    started, ended = asyncio.run(drive())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "latencies": latencies,
+        "failures": len(failures),
+        "first_failure": failures[0] if failures else None,
+        "started": started,
+        "ended": ended,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+    }
 
 
 def _figures(count: int, elapsed: float, latencies: list[float]) -> dict[str, float]:
@@ -121,7 +188,14 @@ def _figures(count: int, elapsed: float, latencies: list[float]) -> dict[str, fl
 
 
 def run(
-    database: str, devices: int, samples: int, batch: int, http_samples: int, threads: int, postgres: str
+    database: str,
+    devices: int,
+    samples: int,
+    batch: int,
+    http_samples: int,
+    connections: int,
+    processes: int,
+    postgres: str,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as workdir:
         url, admin = fresh_database(database, Path(workdir), postgres)
@@ -134,7 +208,7 @@ def run(
             batched = service_ingest(url, fleet, samples, batch, sequences)
             process, base = start_server(url, Path(workdir))
             try:
-                http = http_ingest(base, fleet, http_samples, threads)
+                http = http_ingest(base, fleet, http_samples, connections, processes)
             finally:
                 process.terminate()
                 process.wait(timeout=15)
@@ -156,17 +230,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=5_000)
     parser.add_argument("--batch", type=int, default=50, help="samples per transaction of the batched figure")
     parser.add_argument("--http-samples", type=int, default=4_000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64, help="device clients over HTTP, all at once")
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the device clients run in")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; '' to skip PostgreSQL")
     parser.add_argument("--small", action="store_true", help="a few seconds, for tests")
+    parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.client:
+        print(json.dumps(_client(json.loads(Path(args.client).read_text()))))
+        return 0
     if args.small:
-        args.devices, args.samples, args.batch, args.http_samples, args.threads = 30, 60, 10, 40, 2
+        args.devices, args.samples, args.batch, args.http_samples, args.connections = 30, 60, 10, 40, 4
     print(f"# MDM check-in ingest — {host.python_version()}, {args.devices} devices, 5 policies")
     print("| database | path | samples | samples/s | p50 ms | p99 ms |")
     print("|---|---|---:|---:|---:|---:|")
     for database in ["sqlite", "postgres"] if args.postgres else ["sqlite"]:
-        figures = run(database, args.devices, args.samples, args.batch, args.http_samples, args.threads, args.postgres)
+        figures = run(
+            database,
+            args.devices,
+            args.samples,
+            args.batch,
+            args.http_samples,
+            args.connections,
+            args.client_processes,
+            args.postgres,
+        )
         for path in ("service", f"service, {args.batch} per transaction", "http"):
             f = figures[path]
             print(

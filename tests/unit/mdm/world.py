@@ -40,6 +40,14 @@ class World:
     organisation_id: str = ""
     _nonces: itertools.count[int] = field(default_factory=itertools.count)
 
+    @classmethod
+    def with_policy(cls, sessions: sessionmaker[Session], now: dt.datetime) -> World:
+        """An organisation with the iOS baseline policy."""
+        world = cls(sessions, now)
+        world.organisation()
+        world.policy()
+        return world
+
     def run(self, action: Callable[[Session], T], *, commit: bool = True) -> T:
         with unit_of_work(self.sessions) as session:
             result = action(session)

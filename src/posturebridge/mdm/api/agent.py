@@ -3,12 +3,12 @@ Hub notification inbox, hand over the Entra device ID after registration."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Response
 
 from posturebridge.common.database import unit_of_work
 from posturebridge.mdm import schemas
 from posturebridge.mdm.api import render
-from posturebridge.mdm.api.context import MdmContext, device_auth
+from posturebridge.mdm.api.context import MdmContext, device_auth, device_credential
 from posturebridge.mdm.service import compliance, device_logs, devices, enrollment
 from posturebridge.mdm.service.credentials import DevicePrincipal
 
@@ -34,6 +34,7 @@ SampleBody = Annotated[
 def router(context: MdmContext) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     Device = Annotated[DevicePrincipal, Depends(device_auth(context))]
+    DeviceCredential = Annotated[str, Depends(device_credential)]
 
     @api.post("/enroll", response_model=schemas.EnrollResponse, status_code=201, tags=["device agent"])
     def enroll(body: schemas.EnrollRequest) -> schemas.EnrollResponse:
@@ -57,19 +58,22 @@ def router(context: MdmContext) -> APIRouter:
         )
 
     @api.post("/devices/{device_id}/samples", response_model=schemas.CheckInResponse, tags=["device agent"])
-    def check_in(device_id: str, body: SampleBody, principal: Device) -> schemas.CheckInResponse:
-        """Check in a posture sample; a stale one is ignored, a replayed one refused (409)."""
-        with unit_of_work(context.sessions) as session:
-            result = compliance.check_in(session, principal.device_id, device_id, body, context.now(), context.cache)
-            session.commit()
-        return schemas.CheckInResponse(
+    async def check_in(device_id: str, body: SampleBody, credential: DeviceCredential) -> Response:
+        """Check in a posture sample; a stale one is ignored, a replayed one refused (409).
+
+        Answered once the sample's transaction has committed; concurrent check-ins share one."""
+        arrival = compliance.Arrival(None, device_id, body, credential_hash=credential)
+        result = await context.check_ins.take(arrival)
+        answer = schemas.CheckInResponse(
             device_id=result.device_id,
             disposition="accepted" if result.accepted else "ignoredStale",
             reason=result.reason,
             compliance_state=result.compliance_state,
             is_compliant=result.is_compliant,
-            evaluation=dict(result.evaluation.to_dict()),
+            evaluation=result.evaluation_document,
         )
+        # Serialised once, here: returning the model would have FastAPI dump, validate and dump it again.
+        return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
 
     @api.get("/device", response_model=schemas.DeviceOut, tags=["device agent"])
     def own_device(principal: Device) -> schemas.DeviceOut:

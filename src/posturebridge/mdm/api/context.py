@@ -20,6 +20,7 @@ from posturebridge.mdm.service import credentials
 from posturebridge.mdm.service.compliance import ConfigurationCache
 from posturebridge.mdm.service.credentials import DEVICE_TOKEN_PREFIX, DevicePrincipal, OrgPrincipal
 from posturebridge.mdm.service.errors import Unauthenticated
+from posturebridge.mdm.service.ingest import GroupCommit
 
 
 class FeedNotifier:
@@ -69,6 +70,11 @@ class MdmContext:
     clock: Callable[[], dt.datetime]
     cache: ConfigurationCache = field(default_factory=ConfigurationCache)
     notifier: FeedNotifier = field(default_factory=FeedNotifier)
+    check_ins: GroupCommit = field(init=False)
+    """Device check-ins of concurrent requests, committed together."""
+
+    def __post_init__(self) -> None:
+        self.check_ins = GroupCommit(self.sessions, self.cache, self.now)
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -102,6 +108,16 @@ def org_auth(context: MdmContext) -> Callable[..., OrgPrincipal]:
         )
 
     return authenticate
+
+
+async def device_credential(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_device_bearer)],
+) -> str:
+    """The hash of the device credential presented, verified later by the check-in itself (on the
+    locked device row, in its transaction) rather than by a query and a thread hop of its own."""
+    if bearer is None:
+        raise Unauthenticated("send the device credential issued at enrolment as a bearer token")
+    return credentials.hash_secret(bearer.credentials)
 
 
 def device_auth(context: MdmContext) -> Callable[..., DevicePrincipal]:

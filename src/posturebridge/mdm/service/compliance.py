@@ -47,7 +47,7 @@ from posturebridge.mdm.models import (
     SmartGroupRow,
     UserGroupMember,
 )
-from posturebridge.mdm.service import feed
+from posturebridge.mdm.service import credentials, feed
 from posturebridge.mdm.service.errors import Forbidden, MdmError, NotFound
 from posturebridge.mdm.service.feed import FeedKind, NewFeedEntry
 from posturebridge.mdm.service.transactions import begin_write
@@ -282,7 +282,7 @@ def judge(
                         "complianceState": evaluation.state.value,
                         "isCompliant": evaluation.is_compliant,
                         "failingSince": stored["failingSince"],
-                        "explanation": list(evaluation.explanation),
+                        "explanation": list(cast(list[str], stored["explanation"])),
                     },
                 },
             )
@@ -334,6 +334,8 @@ class CheckInResult:
     disposition: str
     reason: str
     evaluation: ComplianceEvaluation
+    evaluation_document: dict[str, Any]
+    """``evaluation.to_dict()`` as stored on the device (made once, for the store and the answer)."""
 
 
 def check_in(
@@ -346,18 +348,24 @@ def check_in(
 ) -> CheckInResult:
     """Take a posture sample from the device itself: refuse replays, ignore stale ones, evaluate."""
     begin_write(session)
-    result, entries = _take_sample(session, principal_device_id, device_id, body, now, cache)
+    result, entries = _take_sample(session, Arrival(principal_device_id, device_id, body), now, cache, {})
     feed.append(session, result.organisation_id, entries, now)
     return result.outcome
 
 
 @dataclass(frozen=True)
 class Arrival:
-    """One posture sample as it reached the MDM: who sent it, for which device, the body."""
+    """One posture sample as it reached the MDM: who sent it, for which device, the body.
 
-    principal_device_id: str
+    The sender is either a device already authenticated (``principal_device_id``) or, with
+    ``credential_hash``, the hash of the device credential it presented: that one is verified on the
+    locked device row, in the check-in's own transaction, so the check-in needs no other query.
+    """
+
+    principal_device_id: str | None
     device_id: str
     body: object
+    credential_hash: str | None = None
 
 
 def check_in_many(
@@ -373,11 +381,10 @@ def check_in_many(
     begin_write(session)
     outcomes: list[CheckInResult | MdmError | MdmDomainError] = []
     by_organisation: dict[str, list[NewFeedEntry]] = {}
+    configurations: dict[str, OrgConfiguration] = {}
     for arrival in arrivals:
         try:
-            taken, entries = _take_sample(
-                session, arrival.principal_device_id, arrival.device_id, arrival.body, now, cache
-            )
+            taken, entries = _take_sample(session, arrival, now, cache, configurations)
         except (MdmError, MdmDomainError) as refused:
             outcomes.append(refused)
             continue
@@ -396,30 +403,45 @@ class _Taken:
 
 def _take_sample(
     session: Session,
-    principal_device_id: str,
-    device_id: str,
-    body: object,
+    arrival: Arrival,
     now: dt.datetime,
     cache: ConfigurationCache,
+    configurations: dict[str, OrgConfiguration],
 ) -> tuple[_Taken, list[NewFeedEntry]]:
     """One check-in inside a write transaction, feed entries excepted; raises before writing if refused.
 
     The hot path of the MDM: the device is read and written with Core statements, and only the
-    columns whose value changed are written.
+    columns whose value changed are written. ``configurations`` holds what this transaction already
+    read of each organisation's configuration: it is read once per organisation and transaction,
+    after the first of its devices is locked. That is enough: a configuration change reschedules
+    every enrolled device of its organisation in its own transaction (``configuration_changed``), so
+    it cannot commit while this one holds one of them (on SQLite the write lock excludes it anyway).
     """
-    if device_id != principal_device_id:
-        raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
+    device_id = arrival.device_id
     connection = session.connection()
-    found = connection.execute(_LOCK_DEVICE_FACTS, {"device_id": device_id}).one_or_none()
+    if arrival.credential_hash is not None:
+        found = connection.execute(_LOCK_DEVICE_BY_CREDENTIAL, {"credential_hash": arrival.credential_hash}).first()
+        # The same refusals, in the same order, as authenticating first (credentials.device_principal).
+        principal = credentials.device_principal(
+            None if found is None else (found.id, found.organisation_id, found.enrollment_status)
+        )
+        if principal.device_id != device_id:
+            raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
+    else:
+        if device_id != arrival.principal_device_id:
+            raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
+        found = connection.execute(_LOCK_DEVICE_FACTS, {"device_id": device_id}).first()
     if found is None:
         raise NotFound(f"device {device_id} not found", target="deviceId", code="deviceNotFound")
     facts = DeviceFacts.of(found)
     if facts.enrollment_status != EnrollmentStatus.ENROLLED.value:
         raise Forbidden(f"the device is {facts.enrollment_status}; enrol it again", code="deviceNotEnrolled")
-    sample = PostureSample.from_dict(body, Platform(facts.platform))
+    sample = PostureSample.from_dict(arrival.body, Platform(facts.platform))
     cursor = SampleCursor.from_dict(facts.sample_cursor) if facts.sample_cursor else None
     acceptance = accept_sample(sample, cursor, now)
-    configuration = cache.get(session, facts.organisation_id)
+    configuration = configurations.get(facts.organisation_id)
+    if configuration is None:
+        configuration = configurations[facts.organisation_id] = cache.get(session, facts.organisation_id)
     seen: dict[str, Any] = {"last_seen_at": now}
     if acceptance.accepted:
         seen["sample_cursor"] = dict(acceptance.cursor.to_dict())
@@ -439,6 +461,7 @@ def _take_sample(
         acceptance.disposition.value,
         acceptance.reason,
         evaluation,
+        verdict.changes["evaluation"],
     )
     return _Taken(facts.organisation_id, outcome), verdict.entries
 
@@ -447,6 +470,11 @@ _DEVICES = cast(Table, DeviceRow.__table__)
 _LOCK_DEVICE_FACTS = (
     select(*(_DEVICES.c[name] for name in DEVICE_FACT_COLUMNS))
     .where(_DEVICES.c.id == bindparam("device_id"))
+    .with_for_update()
+)
+_LOCK_DEVICE_BY_CREDENTIAL = (
+    select(*(_DEVICES.c[name] for name in DEVICE_FACT_COLUMNS))
+    .where(_DEVICES.c.credential_hash == bindparam("credential_hash"))
     .with_for_update()
 )
 

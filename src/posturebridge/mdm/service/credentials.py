@@ -199,6 +199,12 @@ def authenticate_device(session: Session, token: str) -> DevicePrincipal:
             DeviceRow.credential_hash == hash_secret(token)
         )
     ).one_or_none()
+    return device_principal(None if found is None else (found[0], found[1], found[2]))
+
+
+def device_principal(found: tuple[str, str, str] | None) -> DevicePrincipal:
+    """The device a credential lookup found, as (id, organisation, enrolment status): unknown or not
+    enrolled devices are refused."""
     if found is None:
         raise Unauthenticated("the device credential is not known to this MDM", code="invalidToken")
     device_id, organisation_id, status = found
