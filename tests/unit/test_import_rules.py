@@ -28,6 +28,8 @@ BOUNDARY_MODULES = (
     "posturebridge.mdm.calls",  # the device-agent calls both clients send
     "posturebridge.device.proof",  # device proof wire format: signed by the agent, verified by the directory
     "posturebridge.device.keys",
+    "posturebridge.partner.client",  # the partner service's HTTP client: used by the MDM to onboard organisations
+    "posturebridge.partner.api.schemas",  # its wire shapes
 )
 
 

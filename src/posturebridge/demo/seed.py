@@ -21,7 +21,14 @@ from posturebridge.common.settings import Settings
 from posturebridge.directory import catalog, tenants
 from posturebridge.directory.models import Application, SubscribedSku, User, UserLicense
 from posturebridge.directory.secrets import hash_password, new_password
+from posturebridge.partner.onboarding import CONSENT_CALLBACK_PATH
+from posturebridge.partner.publisher import app_file
+from posturebridge.partner.tenancy import REQUIRED_GRAPH_ROLES
 
+PUBLISHER_NAME = "posturebridge partner (publisher)"
+PUBLISHER_PREFIX = "posturebridgepartner"
+PARTNER_APP_NAME = "posturebridge conditional access"
+"""The partner application's name, which the compliance partner records in a customer tenant must carry."""
 DEMO_TENANT_NAME = "Contoso (posturebridge demo)"
 DEMO_PREFIX = "contosodemo"
 DEMO_DOMAIN = "contoso.example"
@@ -55,24 +62,78 @@ def demo_file(settings: Settings) -> Path:
 
 
 def seed_demo(settings: Settings) -> None:
-    """Create or refresh the demo tenant and write demo.json."""
+    """Create or refresh the demo tenant and the partner's publisher tenant; write demo.json and
+    partner-app.json (the partner service's application credentials)."""
     engine = make_engine(settings.database_url("directory"))
     try:
         factory = sessionmaker(engine, expire_on_commit=False)
         with unit_of_work(factory) as session:
             content = _ensure(session, settings)
+            partner_app = ensure_partner_application(session, settings)
             session.commit()
     finally:
         engine.dispose()
+    content["partner_app"] = {key: partner_app[key] for key in ("client_id", "display_name", "publisher_tenant_id")}
+    _write_private_json(app_file(settings.data_dir), partner_app)
     _write_private_json(demo_file(settings), content)
 
 
-def _previous(settings: Settings) -> dict[str, Any] | None:
+def ensure_partner_application(session: Session, settings: Settings) -> dict[str, Any]:
+    """The compliance partner's publisher tenant and its multi-tenant application (requiredResourceAccess:
+    the Graph application permissions the partner needs), with a client secret kept across runs."""
+    now = utcnow()
+    publisher = tenants.find_tenant(session, f"{PUBLISHER_PREFIX}.onmicrosoft.com")
+    if publisher is None:
+        publisher = tenants.create_tenant(
+            session, display_name=PUBLISHER_NAME, initial_domain_prefix=PUBLISHER_PREFIX, verified_domain=None, now=now
+        )
+    callback = settings.url("partner") + CONSENT_CALLBACK_PATH
+    application = session.scalars(
+        select(Application).where(Application.tenant_id == publisher.id, Application.display_name == PARTNER_APP_NAME)
+    ).first()
+    secret: str | None = None
+    if application is None:
+        created = tenants.add_application(
+            session,
+            publisher,
+            display_name=PARTNER_APP_NAME,
+            now=now,
+            redirect_uris=[callback],
+            sign_in_audience="AzureADMultipleOrgs",
+        )
+        application, secret = created.application, created.client_secret
+        tenants.require_permissions(session, application, application_permissions=list(REQUIRED_GRAPH_ROLES), now=now)
+    elif callback not in application.web_redirect_uris:
+        application.web_redirect_uris = [*application.web_redirect_uris, callback]
+    previous = _previous_file(app_file(settings.data_dir))
+    if secret is None:
+        if previous.get("client_id") == application.app_id and previous.get("client_secret"):
+            secret = str(previous["client_secret"])
+        else:
+            secret = tenants.add_client_secret(session, application, now=now, replace_existing=True)
+    return {
+        "client_id": application.app_id,
+        "client_secret": secret,
+        "display_name": PARTNER_APP_NAME,
+        "publisher_tenant_id": publisher.id,
+        "authority_host": settings.url("directory"),
+        "graph_url": settings.url("directory"),
+        "ca_bundle": str(settings.ca_bundle) if settings.directory_tls else None,
+        "public_url": settings.url("partner"),
+        "permissions": list(REQUIRED_GRAPH_ROLES),
+    }
+
+
+def _previous_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(demo_file(settings).read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _previous(settings: Settings) -> dict[str, Any] | None:
+    return _previous_file(demo_file(settings)) or None
 
 
 def _ensure(session: Session, settings: Settings) -> dict[str, Any]:

@@ -23,17 +23,20 @@ from starlette.concurrency import run_in_threadpool
 
 from posturebridge.common.clock import utcnow
 from posturebridge.common.database import unit_of_work
+from posturebridge.common.keyfile import shared_key
 from posturebridge.common.settings import Settings
 from posturebridge.common.web import service_app
-from posturebridge.mdm.api import admin, agent, errors, inventory
+from posturebridge.mdm.api import admin, agent, compliance_partner, errors, inventory
 from posturebridge.mdm.api import feed as feed_routes
 from posturebridge.mdm.api import workflows as workflow_routes
 from posturebridge.mdm.api.context import MdmContext
 from posturebridge.mdm.config import MdmConfig
 from posturebridge.mdm.service import compliance, credentials, feed
 from posturebridge.mdm.service.compliance import SWEEP_BATCH
+from posturebridge.mdm.service.compliance_partner import CompliancePartnerLink
 from posturebridge.mdm.service.workflow_runner import WorkflowRunner
 from posturebridge.mdm.workflow_worker import build_runner, run_workflows
+from posturebridge.partner.client import REGISTRATION_KEY_FILE, PartnerClient
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +59,23 @@ def create_app(
     app.include_router(inventory.router(context))
     app.include_router(agent.router(context))
     app.include_router(feed_routes.router(context))
+    app.include_router(compliance_partner.router(context, partner_link(settings, context)))
     app.include_router(workflow_routes.router(context))
     app.state.workflows = runner = build_runner(settings, context, connector_http)
     app.router.lifespan_context = _lifespan(context, runner)
     return app
+
+
+def partner_link(settings: Settings, context: MdmContext) -> CompliancePartnerLink:
+    """The MDM's link to the compliance partner service (by default the one ``posturebridge up`` starts)."""
+    config = context.config
+    url = config.partner_url or settings.url("partner")
+
+    def client() -> PartnerClient:
+        key = config.partner_registration_key or shared_key(settings.data_dir / REGISTRATION_KEY_FILE)
+        return PartnerClient(url, key)
+
+    return CompliancePartnerLink(context.sessions, client, config.public_url or settings.url("mdm"), context.now)
 
 
 def _watch_feed_commits(sessions: sessionmaker[Session], context: MdmContext) -> None:

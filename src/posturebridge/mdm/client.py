@@ -31,6 +31,7 @@ from posturebridge.mdm.schemas import (
     CaLogEntryOut,
     CheckInResponse,
     ComplianceOut,
+    CompliancePartnerOut,
     CompliancePolicyOut,
     ComplianceSettingsOut,
     CredentialOut,
@@ -330,6 +331,17 @@ class MdmClient:
 
     def set_intelligence(self, opted_in: bool) -> IntelligenceOut:
         return self._put("/settings/intelligence", IntelligenceOut, {"optedIn": opted_in})
+
+    def compliance_partner(self) -> CompliancePartnerOut:
+        return self._get("/settings/compliancePartner", CompliancePartnerOut)
+
+    def enable_compliance_partner(self, platforms: list[str] | None = None) -> CompliancePartnerOut:
+        """Register with the partner service; the answer's ``admin_consent_url`` is for a tenant administrator."""
+        body = {"platforms": platforms or []}
+        return self._post("/settings/compliancePartner/enable", CompliancePartnerOut, body)
+
+    def complete_compliance_partner_setup(self) -> CompliancePartnerOut:
+        return self._post("/settings/compliancePartner/completeSetup", CompliancePartnerOut)
 
     # --- enrolment and devices ---
 

@@ -28,6 +28,11 @@ class MdmConfig(BaseSettings):
     connector_max_attempts: int = Field(default=5, ge=1, le=50, description="Attempts of a failing connector run.")
     connector_retry_base_seconds: float = Field(default=2.0, gt=0, description="First retry delay (doubles after).")
     connector_retry_cap_seconds: float = Field(default=300.0, gt=0)
+    partner_url: str | None = Field(default=None, description="The compliance partner service (default: local).")
+    partner_registration_key: str | None = Field(
+        default=None, description="Key for the partner's registration API (default: the data directory's file)."
+    )
+    public_url: str | None = Field(default=None, description="This MDM's URL as the partner reaches it.")
 
     @property
     def feed_retention(self) -> dt.timedelta:

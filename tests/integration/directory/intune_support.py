@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from posturebridge.common.clock import utcnow
 from posturebridge.directory import catalog, tenants
@@ -257,22 +258,9 @@ def seed_world(server: DirectoryServer, tenant: SeededTenant) -> PartnerWorld:
             ip_address=None,
             now=now,
         )
-        for sku in (ENTRA_P1_SKU, INTUNE_SKU):
-            session.add(SubscribedSku(tenant_id=tenant.id, sku_id=sku))
-        group = Group(
-            id=str(uuid.uuid4()),
-            tenant_id=tenant.id,
-            display_name="Workspace ONE users",
-            mail_nickname="wsoneusers",
-            group_types=[],
-            created_date_time=now,
-        )
-        session.add(group)
-        session.add(UserLicense(user_id=tenant.user.id, sku_id=INTUNE_SKU, disabled_plans=[]))
-        session.flush()
-        session.add(GroupMember(group_id=group.id, member_id=tenant.user.id, member_type="user"))
+        group_id = license_partner_group(session, tenant.id, tenant.user.id, "Workspace ONE users", now)
         session.commit()
-        app_id, secret, group_id = app.application.app_id, app.client_secret, group.id
+        app_id, secret = app.application.app_id, app.client_secret
     object_id, device_id = add_device(server, tenant.id, tenant.user.id)
     admin_token = app_token(
         server,
@@ -281,6 +269,26 @@ def seed_world(server: DirectoryServer, tenant: SeededTenant) -> PartnerWorld:
         name="Intune admin",
     )
     return PartnerWorld(server, tenant, app_id, secret, group_id, tenant.user.id, device_id, object_id, admin_token)
+
+
+def license_partner_group(session: Session, tenant_id: str, user_id: str, name: str, now: dt.datetime) -> str:
+    """Entra ID P1 and Intune for the tenant, an Intune licence for the user, and a group holding the user (the
+    group the compliance partner is assigned to); returns the group id. The caller commits."""
+    for sku in (ENTRA_P1_SKU, INTUNE_SKU):
+        session.add(SubscribedSku(tenant_id=tenant_id, sku_id=sku))
+    group = Group(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant_id,
+        display_name=name,
+        mail_nickname="".join(c for c in name.lower() if c.isalnum())[:64],
+        group_types=[],
+        created_date_time=now,
+    )
+    session.add(group)
+    session.add(UserLicense(user_id=user_id, sku_id=INTUNE_SKU, disabled_plans=[]))
+    session.flush()
+    session.add(GroupMember(group_id=group.id, member_id=user_id, member_type="user"))
+    return group.id
 
 
 def onboard(world: PartnerWorld, **platforms: list[dict[str, Any]]) -> dict[str, Any]:

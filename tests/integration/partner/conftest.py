@@ -8,6 +8,7 @@ records, and helpers to flip a device's compliance by a real check-in and to rea
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import threading
@@ -64,16 +65,10 @@ class LiveMdm:
     engine: Any
 
 
-@pytest.fixture(scope="module")
-def live_mdm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveMdm]:
-    data_dir: Path = tmp_path_factory.mktemp("mdm")
-    settings = Settings(data_dir=data_dir)
-    engine = make_engine(settings.database_url("mdm"))
-    migrate(engine, "mdm")
-    app = create_mdm_app(
-        settings, engine, config=MdmConfig(sweep_interval_seconds=0.5, feed_poll_interval_seconds=0.05)
-    )
-    port = free_port()
+@contextlib.contextmanager
+def serve_app(app: Any, port: int) -> Iterator[str]:
+    """``app`` served by uvicorn (lifespan on) in a background thread on ``port``; yields its URL once /healthz
+    answers and stops it (graceful shutdown, lifespan off) on exit."""
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=1
@@ -90,12 +85,27 @@ def live_mdm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveMdm]:
         except httpx.TransportError:
             time.sleep(0.05)
     else:
-        pytest.fail("the MDM did not start")
+        pytest.fail(f"the service on port {port} did not start")
     try:
-        yield LiveMdm(url, engine)
+        yield url
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live_mdm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveMdm]:
+    data_dir: Path = tmp_path_factory.mktemp("mdm")
+    settings = Settings(data_dir=data_dir)
+    engine = make_engine(settings.database_url("mdm"))
+    migrate(engine, "mdm")
+    app = create_mdm_app(
+        settings, engine, config=MdmConfig(sweep_interval_seconds=0.5, feed_poll_interval_seconds=0.05)
+    )
+    try:
+        with serve_app(app, free_port()) as url:
+            yield LiveMdm(url, engine)
+    finally:
         engine.dispose()
 
 

@@ -64,6 +64,8 @@ class IntuneSetup:
     remediation_url: str
     endpoints: Endpoints | None = None
     policies: dict[str, str] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+    """Group ids the policies are assigned to besides ``group`` (the partner records' included groups)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ensure(self, platform: str) -> Endpoints:
@@ -125,10 +127,11 @@ class IntuneSetup:
             policy_id = str(created.body["Id"])
         else:
             raise GraphError(created.status, "PolicyFailed", f"POST PartnerCompliancePolicies: {created.error_text()}")
-        if self.group:
-            group_id = self._group_id(self.group)
+        targets = [self._group_id(self.group)] if self.group else []
+        targets += [group_id for group_id in self.groups if group_id not in targets]
+        if targets:
             assign = f"{base}(guid'{policy_id}')/Assign?{TENANT_API}"
-            answer = self.intune.call("POST", assign, json_body={"assignments": [group_id]})
+            answer = self.intune.call("POST", assign, json_body={"assignments": targets})
             if not answer.ok:
                 raise GraphError(answer.status, "AssignFailed", f"Assign: {answer.error_text()}")
         return policy_id
