@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from posturebridge.cli import ca, directory, fleet, mdm, mdm_partner, partner, profiles, services
+from posturebridge.cli import ca, directory, fleet, mdm, mdm_partner, mdm_workflows, partner, profiles, services
 from posturebridge.common.errors import CommandError
 
 app = typer.Typer(
@@ -25,6 +25,8 @@ services.register(app)
 app.add_typer(directory.app, name="directory")
 app.add_typer(ca.app, name="ca")
 app.add_typer(mdm.app, name="mdm")
+mdm.app.add_typer(mdm_workflows.workflow_app, name="workflow")
+mdm.app.add_typer(mdm_workflows.connector_app, name="connector")
 mdm.app.add_typer(mdm_partner.app, name="partner")
 app.add_typer(partner.app, name="partner")
 app.add_typer(profiles.app, name="profiles")

@@ -9,8 +9,9 @@ Errors are one line on stderr and a non-zero exit (``CommandError``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,6 +35,9 @@ app.add_typer(org_app, name="org")
 app.add_typer(policy_app, name="policy")
 app.add_typer(devices_app, name="devices")
 app.add_typer(token_app, name="enrollment-token")
+
+
+T = TypeVar("T")
 
 
 class MdmCommandError(CommandError):
@@ -65,6 +69,28 @@ def _refused(error: MdmApiError) -> MdmCommandError:
         return MdmCommandError(error.message)
     field = f" (field {error.target})" if error.target else ""
     return MdmCommandError(f"the MDM refused: {error.message}{field} [{error.code}, HTTP {error.status_code}]")
+
+
+def ask(
+    url: str, client_id: str | None, client_secret: str | None, api_key: str | None, work: Callable[[MdmClient], T]
+) -> T:
+    """``work`` with a client of the MDM at ``url``; a refusal becomes a one-line error."""
+    with _client(url, client_id, client_secret, api_key) as client:
+        try:
+            return work(client)
+        except MdmApiError as error:
+            raise _refused(error) from None
+
+
+def read_json(file: Path) -> Any:
+    """The JSON document in ``file`` (``-``: stdin), or a one-line error."""
+    try:
+        text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+        return json.loads(text)
+    except OSError as error:
+        raise MdmCommandError(f"cannot read {file}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise MdmCommandError(f"{file} is not valid JSON: {error}") from None
 
 
 @org_app.command("create")
@@ -116,18 +142,8 @@ def policy_add(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Add a compliance policy from a JSON document; prints the new policy's id."""
-    try:
-        text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
-        document = json.loads(text)
-    except OSError as error:
-        raise MdmCommandError(f"cannot read {file}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise MdmCommandError(f"{file} is not valid JSON: {error}") from None
-    with _client(url, client_id, client_secret, api_key) as client:
-        try:
-            policy = client.create_policy(document)
-        except MdmApiError as error:
-            raise _refused(error) from None
+    document = read_json(file)
+    policy = ask(url, client_id, client_secret, api_key, lambda client: client.create_policy(document))
     typer.echo(policy.id)
 
 
@@ -139,11 +155,7 @@ def policy_list(
     api_key: ApiKeyOption = None,
 ) -> None:
     """List compliance policies."""
-    with _client(url, client_id, client_secret, api_key) as client:
-        try:
-            policies = client.list_policies()
-        except MdmApiError as error:
-            raise _refused(error) from None
+    policies = ask(url, client_id, client_secret, api_key, lambda client: client.list_policies())
     for policy in policies:
         typer.echo(f"{policy.id}\t{policy.platform}\t{policy.display_name}")
 

@@ -10,4 +10,8 @@ thing to the store through the domain, and never commits; the caller's unit of w
 - ``settings``: compliance settings, Directory Services, Intelligence opt-in, directory sync
 - ``device_logs``: the per-device Conditional Access log and Hub notifications
 - ``feed``: the change feed
+- ``sensors``: sensor results reported by devices
+- ``workflows``: workflow rules, their runs (the outbox) and the triggers that queue them
+- ``connectors``: custom connectors and the HTTP caller (``templating``: sandboxed Jinja2)
+- ``workflow_runner``: carries out queued runs after commit (Hub notifications, connector calls)
 """

@@ -1,8 +1,9 @@
 """Templates of workflow actions and custom connectors: ``{{ device.entraDeviceId }}``,
 ``{{ sensors.bitlocker_status }}``, ``{{ compliance.state }}``, ``{{ trigger.sensorsCompliant | tojson }}``.
 
-Rendered by Jinja2's sandboxed environment with strict undefined values: a missing variable is an error
-that names it, never an empty string sent to a partner, and a template can read the values it is given
+Rendered by Jinja2's sandboxed environment with strict undefined values: a missing variable (or one
+without a value) is an error that names it, never an empty string or "None" sent to a partner, and a
+template can read the values it is given
 but not reach Python (attribute walks such as ``__class__`` raise a security error). Templates are
 checked when a rule or connector is saved and compiled once per text.
 """
@@ -19,7 +20,20 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from posturebridge.mdm.domain.errors import FieldError, ValidationError
 
-_ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+def _no_none(value: Any) -> Any:
+    """``{{ device.entraDeviceId }}`` of an unregistered device is an error, never the text "None"."""
+    if value is None:
+        raise ValueError(
+            "an expression has no value (None), e.g. a device not registered in Entra; "
+            "add | default('…', true) where a value may be missing"
+        )
+    return value
+
+
+_ENVIRONMENT = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_no_none
+)
 
 
 class TemplateRenderError(Exception):

@@ -43,6 +43,14 @@ def test_a_missing_variable_is_an_error_that_names_it(template: str, message: st
     assert "available: device, sensors, trigger" in str(raised.value)
 
 
+def test_a_variable_without_a_value_is_an_error_not_the_text_none() -> None:
+    unregistered = {**VARIABLES, "device": {**VARIABLES["device"], "entraDeviceId": None}}
+    with pytest.raises(TemplateRenderError, match=r"urlTemplate: an expression has no value \(None\)"):
+        render("https://graph/v1.0/devices(deviceId='{{ device.entraDeviceId }}')", unregistered, what="urlTemplate")
+    assert render("{{ device.entraDeviceId | tojson }}", unregistered) == "null"
+    assert render("{{ device.entraDeviceId | default('none yet', true) }}", unregistered) == "none yet"
+
+
 @pytest.mark.parametrize(
     "template",
     [
