@@ -26,7 +26,6 @@ from posturebridge.partner.channels import Delivery
 from posturebridge.partner.graph_client import GraphClient
 from posturebridge.partner.models import DeviceLink, DirectorySync
 from posturebridge.partner.queue import Claimed, DeviceState
-from posturebridge.partner.reconcile import directory_records
 from posturebridge.partner.scope import ScopeSnapshot, SyncReport
 
 log = logging.getLogger(__name__)
@@ -58,18 +57,14 @@ class DirectoryGate:
         with unit_of_work(self.sessions) as session:
             queue.begin_write(session)
             link.record(session, facts, now)
-            fresh = [
-                (row.device_id, str(row.entra_device_id))
-                for row in link.unchecked(session, [f.device_id for f in facts])
-            ]
+            lookups = link.targets(session, [f.device_id for f in facts])
             session.commit()
-        looked_up = [(device_id, link.lookup(self.graph, entra)) for device_id, entra in fresh]
+        looked_up = link.survey(self.graph, lookups) if lookups else {}
         snapshot = self.snapshot()
         with unit_of_work(self.sessions) as session:
             queue.begin_write(session)
-            for device_id, device in looked_up:
-                if device is not None:
-                    link.apply_lookup(session, device_id, device, self._immutable_id(device_id, facts), now)
+            for device_id, device in looked_up.items():
+                link.apply_lookup(session, device_id, device, self._immutable_id(device_id, facts), now)
             entra_ids = [f.entra_device_id for f in facts if f.entra_device_id]
             link.refresh_from_queue(session, entra_ids)
             cleared = link.refresh_duplicates(session, entra_ids, now)
@@ -158,28 +153,13 @@ class DirectoryGate:
             scope.store(session, current, changes, trigger, request_id)
             link.record(session, facts, now)
             link.refresh_duplicates(session, None, now)
-            targets = [
-                (
-                    row.device_id,
-                    str(row.entra_device_id),
-                    row.checked_entra_device_id == row.entra_device_id and row.conflict != link.DELETED,
-                )
-                for row in link.links(session).values()
-                if row.entra_device_id and row.conflict != link.DUPLICATE
-            ]
+            lookups = link.targets(session)
             session.commit()
-        existing = directory_records(self.graph, [entra for _, entra, _ in targets])
-        looked_up: list[tuple[str, link.DirectoryDevice | None]] = []
-        for device_id, entra, checked in targets:
-            if entra not in existing:
-                looked_up.append((device_id, link.DirectoryDevice(deleted=True)))
-            elif not checked:
-                looked_up.append((device_id, link.lookup(self.graph, entra)))
+        looked_up = link.survey(self.graph, lookups) if lookups else {}
         with unit_of_work(self.sessions) as session:
             queue.begin_write(session)
-            for device_id, device in looked_up:
-                if device is not None:
-                    link.apply_lookup(session, device_id, device, self._immutable_id(device_id, facts), now)
+            for device_id, device in looked_up.items():
+                link.apply_lookup(session, device_id, device, self._immutable_id(device_id, facts), now)
             rows = link.links(session)
             free = [
                 item.device_id

@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from posturebridge.partner.graph_client import GraphClient, GraphError, odata_quote
+from posturebridge.partner.graph_client import MAX_BATCH, BatchItem, GraphClient, GraphError
 from posturebridge.partner.models import DeliveryItem, DeviceLink
+from posturebridge.partner.reconcile import directory_records
 
 DUPLICATE = "duplicateEntraDeviceId"
 DELETED = "deletedInDirectory"
@@ -63,7 +64,8 @@ class DirectoryDevice:
 
     deleted: bool
     object_id: str | None = None
-    owners: tuple[Owner, ...] = ()
+    owners: tuple[Owner, ...] | None = None
+    """None: not looked up this time (the device only was)."""
 
 
 def _norm(value: str | None) -> str | None:
@@ -166,22 +168,46 @@ def _stale_duplicates(session: Session, seen: set[str]) -> set[str]:
     return cleared
 
 
-def lookup(graph: GraphClient, entra_device_id: str) -> DirectoryDevice | None:
-    """The directory device and its registered owners; None when the directory did not answer usefully."""
-    found = graph.send("GET", f"/devices(deviceId={odata_quote(entra_device_id)})?$select=id,deviceId")
-    if found.status == 404:
-        return DirectoryDevice(deleted=True)
-    if not found.ok or not isinstance(found.body, dict) or "id" not in found.body:
-        return None
-    object_id = str(found.body["id"])
+@dataclass(frozen=True)
+class Target:
+    """A link to look up: whether its owners are needed (a device with an enrolled user, never checked)."""
+
+    device_id: str
+    entra_device_id: str
+    owners: bool
+    known: bool = False
+    """Checked before for this Entra device ID: when owners are not fetched, the stored check stands."""
+
+
+def survey(graph: GraphClient, targets: Sequence[Target]) -> dict[str, DirectoryDevice]:
+    """MDM device id -> what the directory says of its Entra device: existence through paged
+    ``$filter=deviceId in (…)`` queries, registered owners through ``$batch`` (20 a request) where asked.
+    A device the directory did not answer about usefully is left out (nothing is concluded from silence)."""
     try:
-        owners = tuple(
-            Owner(item.get("userPrincipalName"), item.get("onPremisesImmutableId"))
-            for item in graph.pages(f"/devices/{object_id}/registeredOwners")
-        )
+        existing = directory_records(graph, sorted({t.entra_device_id for t in targets}))
     except GraphError:
-        return None
-    return DirectoryDevice(False, object_id, owners)
+        return {}
+    found: dict[str, DirectoryDevice] = {}
+    wanted: list[tuple[str, str]] = []
+    for target in targets:
+        record = existing.get(target.entra_device_id.lower())
+        if record is None:
+            found[target.device_id] = DirectoryDevice(deleted=True)
+        elif target.owners:
+            wanted.append((target.device_id, str(record["id"])))
+        else:
+            found[target.device_id] = DirectoryDevice(False, str(record["id"]), None if target.known else ())
+    for start in range(0, len(wanted), MAX_BATCH):
+        chunk = wanted[start : start + MAX_BATCH]
+        _, answers = graph.batch([BatchItem("GET", f"/devices/{object_id}/registeredOwners") for _, object_id in chunk])
+        for (device_id, object_id), answer in zip(chunk, answers, strict=True):
+            if answer.ok and isinstance(answer.body, dict):
+                owners = tuple(
+                    Owner(item.get("userPrincipalName"), item.get("onPremisesImmutableId"))
+                    for item in answer.body.get("value", [])
+                )
+                found[device_id] = DirectoryDevice(False, object_id, owners)
+    return found
 
 
 def owner_conflict(
@@ -195,7 +221,7 @@ def owner_conflict(
             return None
         if immutable_id and owner.immutable_id == immutable_id:
             return None
-    shown = ", ".join(o.user_principal_name or o.immutable_id or "?" for o in device.owners)
+    shown = ", ".join(o.user_principal_name or o.immutable_id or "?" for o in device.owners or ())
     return f"Entra device {entra_device_id} is registered to {shown}, not to the enrolled user {user_principal_name}"
 
 
@@ -206,12 +232,17 @@ def apply_lookup(
     row = session.get(DeviceLink, device_id)
     if row is None or row.entra_device_id is None:
         return
-    row.checked_entra_device_id = row.entra_device_id
-    row.directory_object_id = device.object_id
-    row.registered_owner = ", ".join(o.user_principal_name or "" for o in device.owners) or None
     if device.deleted:
+        row.checked_entra_device_id = row.entra_device_id
         mark_deleted(row, now)
         return
+    row.directory_object_id = device.object_id
+    if device.owners is None:  # only its existence was looked up: it is not deleted, the rest stands
+        if row.conflict == DELETED:
+            _clear(row)
+        return
+    row.checked_entra_device_id = row.entra_device_id
+    row.registered_owner = ", ".join(o.user_principal_name or "" for o in device.owners) or None
     conflict = owner_conflict(row.entra_device_id, row.user_principal_name, immutable_id, device)
     if conflict is not None and row.conflict != DUPLICATE:
         _set(row, OTHER_OWNER, conflict, now)
@@ -233,10 +264,20 @@ def deleted_by_answer(session: Session, device_id: str, now: dt.datetime) -> str
     return row.conflict_detail
 
 
-def unchecked(session: Session, device_ids: Sequence[str]) -> list[DeviceLink]:
-    """Links of ``device_ids`` whose current Entra device ID was never looked up in the directory."""
-    rows = session.scalars(select(DeviceLink).where(DeviceLink.device_id.in_(device_ids)))
-    return [row for row in rows if row.entra_device_id and row.checked_entra_device_id != row.entra_device_id]
+def targets(session: Session, device_ids: Sequence[str] | None = None) -> list[Target]:
+    """What to look up in the directory: of ``device_ids``, the links never checked for their current Entra
+    device ID; of all links (``None``), every link except duplicates, owners again only where unchecked or
+    deleted (a device that reappears is checked afresh)."""
+    query = select(DeviceLink).where(DeviceLink.entra_device_id.is_not(None))
+    if device_ids is not None:
+        query = query.where(DeviceLink.device_id.in_(device_ids))
+    found = []
+    for row in session.scalars(query):
+        fresh = row.checked_entra_device_id != row.entra_device_id or row.conflict == DELETED
+        if (device_ids is not None and not fresh) or row.conflict == DUPLICATE:
+            continue
+        found.append(Target(row.device_id, str(row.entra_device_id), fresh and row.user_id is not None, not fresh))
+    return found
 
 
 def links(session: Session, device_ids: Sequence[str] | None = None) -> dict[str, DeviceLink]:

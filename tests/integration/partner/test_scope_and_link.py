@@ -42,9 +42,11 @@ from posturebridge.partner.channels.intune import IntuneChannel, IntuneSetup
 from posturebridge.partner.delivery import DeliveryContext
 from posturebridge.partner.gate import DirectoryGate
 from posturebridge.partner.graph_client import Credential, GraphClient, MsalHttpClient, MsalTokens
+from posturebridge.partner.models import DirectorySync
 from posturebridge.partner.reconcile import reconcile
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import INTUNE_RESOURCE
+from posturebridge.partner.worker import Worker
 from tests.integration.directory.conftest import DirectoryServer, SeededTenant
 from tests.integration.directory.intune_support import (
     INTUNE_SKU,
@@ -56,7 +58,7 @@ from tests.integration.directory.intune_support import (
     onboard,
     seed_world,
 )
-from tests.integration.partner.conftest import LiveMdm
+from tests.integration.partner.conftest import LiveMdm, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -323,3 +325,22 @@ def test_a_device_registered_by_another_user_is_not_reported(world: ScopeWorld) 
     assert world.item(device) == ("held", detail)
     assert world.conflicts() == {device: (link.OTHER_OWNER, detail)}
     assert world.directory_device(entra_id) == (None, None)  # fail closed: never reported compliant
+
+
+def test_the_worker_syncs_at_start_and_answers_the_mdm_admins_sync_request(world: ScopeWorld) -> None:
+    world.gate.poll_seconds = 0.1
+
+    def syncs() -> list[tuple[str, str | None]]:
+        with unit_of_work(world.ctx.sessions) as session:
+            return [(row.trigger, row.request_id) for row in session.scalars(select(DirectorySync))]
+
+    worker = Worker(world.ctx, feed_wait=0.2, idle=0.1)
+    worker.start()
+    try:
+        wait_until(lambda: syncs() == [("schedule", None)], 30, "the first scheduled sync")
+        world.mdm.set_directory_services({"entraIntegrationEnabled": True, "directoryId": world.tenant.id})
+        asked = world.mdm.request_directory_sync()
+        wait_until(lambda: ("request", asked.id) in syncs(), 30, "the sync the admin asked for")
+        assert len(syncs()) == 2  # one sync per request, and the schedule is not due again
+    finally:
+        worker.stop()
