@@ -234,7 +234,9 @@ def finish_complete(session: Session, registration_id: str, error: str | None, n
         row.last_error = None
         row.last_heartbeat_at = now
     else:
-        row.state = OnboardingState.FAILED.value
+        # A repeated complete setup that fails keeps an enabled organisation delivering; the error is shown.
+        if row.state != OnboardingState.ENABLED:
+            row.state = OnboardingState.FAILED.value
         row.last_error = error
     return row
 
