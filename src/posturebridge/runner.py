@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -143,6 +143,7 @@ class Supervisor:
         parts: tuple[Part, ...] = PARTS,
         workers: int = 1,
         before_start: Callable[[Settings], None] | None = None,
+        companions: Sequence[Sequence[str]] = (),
     ) -> None:
         if workers < 1:
             raise StartupError("--workers must be at least 1")
@@ -150,7 +151,9 @@ class Supervisor:
         self.parts = parts
         self.workers = workers
         self.before_start = before_start
+        self.companions = companions
         self.children: list[Child] = []
+        self.companion_processes: list[subprocess.Popen[bytes]] = []
         self._stopping = False
 
     def start(self, on_ready: Callable[[list[Child]], None] | None = None) -> int:
@@ -176,6 +179,7 @@ class Supervisor:
             self._wait_ready()
             if on_ready is not None:
                 on_ready(self.children)
+            self._start_companions()
             return self._watch()
         except BaseException:
             self.stop()
@@ -191,7 +195,8 @@ class Supervisor:
             {
                 "POSTUREBRIDGE_DATA_DIR": str(settings.data_dir),
                 "POSTUREBRIDGE_HOST": settings.host,
-                f"POSTUREBRIDGE_{part.upper()}_PORT": str(settings.port(part)),
+                # every part's port: a service finds the others by them (the MDM calls the partner service)
+                **{f"POSTUREBRIDGE_{other.upper()}_PORT": str(settings.port(other)) for other in PARTS},
                 f"POSTUREBRIDGE_{part.upper()}_DATABASE_URL": settings.database_url(part),
                 "POSTUREBRIDGE_DIRECTORY_TLS": "true" if settings.directory_tls else "false",
                 "POSTUREBRIDGE_LOG_LEVEL": settings.log_level,
@@ -203,6 +208,16 @@ class Supervisor:
             command, env=env, pass_fds=(sock.fileno(),), preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL
         )
         return Child(part, process, settings.url(part))
+
+    def _start_companions(self) -> None:
+        """Commands that use the services (the demo fleet): started once they are healthy, stopped with them.
+        A companion that exits does not stop the services."""
+        for command in self.companions:
+            if self._stopping:
+                return
+            self.companion_processes.append(
+                subprocess.Popen(list(command), preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL)
+            )
 
     def _wait_ready(self) -> None:
         import httpx
@@ -245,16 +260,17 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stopping = True
-        for child in self.children:
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
+        processes = [*self.companion_processes, *(child.process for child in self.children)]
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        for child in self.children:
+        for process in processes:
             try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+                process.kill()
+                process.wait()
 
 
 def create_app(part: Part, settings: Settings, engine: Engine) -> FastAPI:

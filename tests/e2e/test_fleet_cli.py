@@ -75,7 +75,7 @@ def test_a_timed_run_prints_the_summary_and_exits_0(mdm: dict[str, Any], tmp_pat
 
 
 def test_credentials_come_from_demo_json(mdm: dict[str, Any], tmp_path: Path) -> None:
-    section = {"url": mdm["url"], "clientId": mdm["clientId"], "clientSecret": mdm["clientSecret"]}
+    section = {"url": mdm["url"], "client_id": mdm["clientId"], "client_secret": mdm["clientSecret"]}
     (tmp_path / "demo.json").write_text(json.dumps({"mdm": section}))
     result = _run("--devices", "3", "--duration", "1", "--json", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -70,8 +70,8 @@ def resolve_target(
         return FleetTarget(url, enrollment_token)
     users: tuple[str, ...] = ()
     if demo is not None:
-        client_id, client_secret = demo.get("clientId"), demo.get("clientSecret")
-        users = tuple(str(name) for name in demo.get("userNames", ()))
+        client_id, client_secret = demo.get("client_id"), demo.get("client_secret")
+        users = tuple(str(name) for name in demo.get("user_names", ()))
     if api_key:
         admin = MdmClient.with_api_key(url, api_key, timeout=10.0)
     elif client_id and client_secret:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from rich.table import Table
 from posturebridge.cli.common import load_settings
 from posturebridge.common.errors import StartupError
 from posturebridge.common.settings import PARTS, Settings
+from posturebridge.demo.mdm_seed import seed_mdm_demo
 from posturebridge.demo.seed import seed_demo
 from posturebridge.runner import Child, Supervisor, serve
 
@@ -23,7 +25,9 @@ DataDirOption = Annotated[
 ]
 
 
-def _ready_printer(console: Console, settings: Settings, seed: str | None) -> Callable[[list[Child]], None]:
+def _ready_printer(
+    console: Console, settings: Settings, seed: str | None, fleet: int = 0
+) -> Callable[[list[Child]], None]:
     def show(children: list[Child]) -> None:
         table = Table(title="posturebridge is up", title_justify="left", show_edge=False)
         table.add_column("service")
@@ -35,9 +39,34 @@ def _ready_printer(console: Console, settings: Settings, seed: str | None) -> Ca
             console.print(f"CA bundle: {settings.ca_bundle}")
         if seed is not None:
             console.print(f"demo tenant credentials: {settings.data_dir / 'demo.json'}")
+        if fleet:
+            console.print(f"fleet: {fleet} simulated devices enrol in the MDM demo organisation and send posture")
         console.print("Press Ctrl-C to stop.")
 
     return show
+
+
+def seed_everything(settings: Settings) -> None:
+    """The demo tenant in the directory, then the demo organisation in the MDM (both into demo.json)."""
+    seed_demo(settings)
+    seed_mdm_demo(settings)
+
+
+def fleet_command(settings: Settings, devices: int) -> list[str]:
+    """The demo fleet as a companion process of `up`: credentials from demo.json, summary only."""
+    data_dir = str(settings.data_dir)
+    return [
+        sys.executable,
+        "-m",
+        "posturebridge",
+        "fleet",
+        "simulate",
+        "--devices",
+        str(devices),
+        "--data-dir",
+        data_dir,
+        "--quiet",
+    ]
 
 
 def register(app: typer.Typer) -> None:
@@ -49,10 +78,17 @@ def register(app: typer.Typer) -> None:
         partner_port: Annotated[int | None, typer.Option(help="Partner service port (default 8402).")] = None,
         data_dir: DataDirOption = None,
         seed: Annotated[str | None, typer.Option(help="Seed data to create: 'demo'.")] = None,
+        fleet: Annotated[
+            int, typer.Option(help="Simulated devices sending posture to the MDM once it is up (needs --seed demo).")
+        ] = 0,
     ) -> None:
         """Start the directory, MDM and partner services on loopback; stop them with Ctrl-C or SIGTERM."""
         if seed is not None and seed != "demo":
             raise StartupError(f"unknown seed {seed!r}; the only seed is 'demo'")
+        if fleet < 0:
+            raise StartupError("--fleet must be zero or more devices")
+        if fleet and seed != "demo":
+            raise StartupError("--fleet enrols its devices in the demo organisation: add --seed demo")
         settings = load_settings(
             host=host,
             directory_port=directory_port,
@@ -61,8 +97,12 @@ def register(app: typer.Typer) -> None:
             data_dir=data_dir,
         )
         console = Console()
-        supervisor = Supervisor(settings, before_start=seed_demo if seed == "demo" else None)
-        code = supervisor.start(on_ready=_ready_printer(console, settings, seed))
+        supervisor = Supervisor(
+            settings,
+            before_start=seed_everything if seed == "demo" else None,
+            companions=[fleet_command(settings, fleet)] if fleet else (),
+        )
+        code = supervisor.start(on_ready=_ready_printer(console, settings, seed, fleet))
         console.print("stopped")
         raise typer.Exit(code)
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from posturebridge.demo.mdm_seed import MINIMUM_OS, policy_document
 from posturebridge.device.agent import DevicePlatform
 from posturebridge.device.fleet import Fleet, FleetConfig, FleetError, FleetSummary, parse_platform_mix
 from posturebridge.mdm.async_client import AsyncMdmClient
@@ -18,16 +19,7 @@ from tests.support import free_port
 pytestmark = pytest.mark.integration
 
 # Outdated OS or no passcode makes a device noncompliant at once (no grace period), so churn shows in the feed.
-POLICIES = [
-    {
-        "displayName": f"{platform} baseline",
-        "platform": platform,
-        "rules": [{"type": "osMinimumVersion", "version": version}, {"type": "passcodeRequired"}],
-        "scheduledActions": [{"actionType": "block", "gracePeriodHours": 0}],
-        "assignment": {"allDevices": True},
-    }
-    for platform, version in (("iOS", "17.0"), ("android", "13"), ("macOS", "14.0"), ("windows", "10.0.22000"))
-]
+POLICIES = [policy_document(platform) for platform in MINIMUM_OS]
 
 
 def _run(url: str, config: FleetConfig) -> tuple[Fleet, FleetSummary]:
