@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from posturebridge.cli.services import seed_everything
+from posturebridge.common.database import make_engine, migrate
+from posturebridge.common.settings import Settings
 from posturebridge.mdm.client import MdmClient
 from tests.e2e.test_up import Ports, _children_of, _command, _env, _wait_healthy
 from tests.support import free_port
@@ -84,3 +87,20 @@ def test_a_fleet_without_the_demo_seed_is_one_clear_line(tmp_path: Path) -> None
     assert result.stderr.strip() == (
         "posturebridge: error: --fleet enrols its devices in the demo organisation: add --seed demo"
     )
+
+
+def test_seeding_twice_keeps_the_mdm_demo_credentials_and_a_lost_demo_json_renews_them(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    for part in ("directory", "mdm"):
+        engine = make_engine(settings.database_url(part))
+        migrate(engine, part)
+        engine.dispose()
+    seed_everything(settings)
+    first = json.loads((tmp_path / "demo.json").read_text())["mdm"]
+    seed_everything(settings)
+    assert json.loads((tmp_path / "demo.json").read_text())["mdm"] == first
+    (tmp_path / "demo.json").unlink()
+    seed_everything(settings)
+    renewed = json.loads((tmp_path / "demo.json").read_text())["mdm"]
+    assert renewed["organisation_id"] == first["organisation_id"]
+    assert renewed["client_secret"] != first["client_secret"] and renewed["api_key"] != first["api_key"]

@@ -14,7 +14,7 @@ from rich.table import Table
 from posturebridge.cli.common import load_settings
 from posturebridge.common.errors import StartupError
 from posturebridge.common.settings import PARTS, Settings
-from posturebridge.demo.mdm_seed import seed_mdm_demo
+from posturebridge.demo.mdm_seed import mdm_section, seed_mdm_demo
 from posturebridge.demo.seed import seed_demo
 from posturebridge.runner import Child, Supervisor, serve
 
@@ -48,8 +48,9 @@ def _ready_printer(
 
 def seed_everything(settings: Settings) -> None:
     """The demo tenant in the directory, then the demo organisation in the MDM (both into demo.json)."""
+    kept = mdm_section(settings)
     seed_demo(settings)
-    seed_mdm_demo(settings)
+    seed_mdm_demo(settings, kept)
 
 
 def fleet_command(settings: Settings, devices: int) -> list[str]:

@@ -45,14 +45,22 @@ def policy_document(platform: str) -> dict[str, Any]:
     }
 
 
-def seed_mdm_demo(settings: Settings) -> dict[str, Any]:
-    """Create or refresh the MDM demo organisation; add its ``mdm`` section to demo.json and return it."""
+def mdm_section(settings: Settings) -> dict[str, Any] | None:
+    """demo.json's ``mdm`` section as it is now (read it before the directory's seed rewrites the file)."""
+    section = _read(demo_file(settings)).get("mdm")
+    return section if isinstance(section, dict) else None
+
+
+def seed_mdm_demo(settings: Settings, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create or refresh the MDM demo organisation; add its ``mdm`` section to demo.json and return it.
+
+    `previous` is the section from before (`mdm_section`), whose credentials are kept while they still work."""
     path = demo_file(settings)
     content = _read(path)
     engine = make_engine(settings.database_url("mdm"))
     try:
         with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
-            section = _ensure(session, content.get("mdm"))
+            section = _ensure(session, previous or content.get("mdm"))
             session.commit()
     finally:
         engine.dispose()
