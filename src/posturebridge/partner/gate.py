@@ -48,6 +48,7 @@ class DirectoryGate:
     _snapshot: tuple[int, ScopeSnapshot] | None = None
     _users: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tried_first: bool = False
 
     # --- before and after a send ---
 
@@ -60,7 +61,7 @@ class DirectoryGate:
             lookups = link.targets(session, [f.device_id for f in facts])
             session.commit()
         looked_up = link.survey(self.graph, lookups) if lookups else {}
-        snapshot = self.snapshot()
+        snapshot = self.snapshot() or self._first_sync(now)
         with unit_of_work(self.sessions) as session:
             queue.begin_write(session)
             for device_id, device in looked_up.items():
@@ -77,6 +78,19 @@ class DirectoryGate:
                     reasons[item.device_id] = reason
             session.commit()
         return reasons
+
+    def _first_sync(self, now: dt.datetime) -> ScopeSnapshot | None:
+        """Nothing synced yet (a fresh partner database): sync before the first delivery rather than let it
+        through unchecked; tried once per process, the directory loop keeps trying on its schedule."""
+        with self._lock:
+            if self._tried_first:
+                return None
+            self._tried_first = True
+        try:
+            return self.sync(now, "schedule").snapshot
+        except Exception:  # the directory loop logs and retries; delivery must go on
+            log.warning("no directory sync yet: delivering without the scope check until one succeeds")
+            return None
 
     def reason(self, row: DeviceLink | None, channel: str, platform: str, snapshot: ScopeSnapshot | None) -> str | None:
         if row is not None and row.conflict is not None:

@@ -159,8 +159,12 @@ class OrganisationHost:
             for registration_id in gone:
                 self.running.pop(registration_id).stop(30.0)
             for registration_id, row in wanted.items():
-                if registration_id not in self.running:
+                if registration_id in self.running:
+                    continue
+                try:
                     self.running[registration_id] = self._start(publisher, row)
+                except Exception:  # one organisation's broken database must not keep the others from starting
+                    log.exception("starting delivery for organisation %s failed; retrying", row.mdm_organisation_id)
             due = [hosted for hosted in self.running.values() if hosted.next_heartbeat <= time.monotonic()]
         for hosted in due:
             hosted.next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds

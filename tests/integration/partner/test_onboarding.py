@@ -21,9 +21,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from typer.testing import CliRunner
 
+from posturebridge.cli import app as cli
 from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, migrate, unit_of_work
+from posturebridge.common.errors import CommandError
 from posturebridge.common.settings import Settings
 from posturebridge.demo.seed import PARTNER_APP_NAME, ensure_partner_application
 from posturebridge.directory.intune.partners import effective_state
@@ -351,3 +354,22 @@ def test_heartbeats_move_while_enabled_and_a_stopped_partner_becomes_unresponsiv
             select(ComplianceManagementPartner).where(ComplianceManagementPartner.tenant_id == world.tenant.id)
         ).one()
         assert effective_state(record, world.directory.clock()) == "unresponsive"
+
+
+def test_the_admin_cli_enables_with_one_line_errors_and_prints_the_consent_url(onboarding: Onboarding) -> None:
+    runner = CliRunner()
+    auth = ["--url", onboarding.mdm_url, "--client-id", onboarding.mdm_client_id]
+    auth += ["--client-secret", onboarding.mdm_client_secret]
+    refused = runner.invoke(cli, ["mdm", "partner", "enable", *auth])
+    assert refused.exit_code != 0 and isinstance(refused.exception, CommandError)
+    message = str(refused.exception)
+    assert "\n" not in message and "intelligenceOptInRequired" in message and "Intelligence" in message
+    onboarding.prepare_mdm()
+    enabled = runner.invoke(cli, ["mdm", "partner", "enable", "--platform", "iOS", *auth])
+    assert enabled.exit_code == 0, enabled.output
+    assert "compliance partner: consentPending" in enabled.output
+    assert f"{onboarding.directory.url}/{onboarding.tenant.id}/v2.0/adminconsent?" in enabled.output
+    status = runner.invoke(cli, ["mdm", "partner", "status", "--json", *auth])
+    assert status.exit_code == 0 and '"state": "consentPending"' in status.output
+    early = runner.invoke(cli, ["mdm", "partner", "complete", *auth])
+    assert isinstance(early.exception, CommandError) and "consentRequired" in str(early.exception)
