@@ -26,7 +26,7 @@ from posturebridge.partner.channels import ChannelRegistry
 from posturebridge.partner.channels.intune import IntuneChannel, IntuneSetup
 from posturebridge.partner.channels.windows import WindowsChannel
 from posturebridge.partner.delivery import DeliveryContext
-from posturebridge.partner.gate import DirectoryGate
+from posturebridge.partner.gate import directory_gate
 from posturebridge.partner.graph_client import Credential, GraphClient, MsalHttpClient, MsalTokens
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import AUTHORITY_HOST, PartnerSettings
@@ -143,13 +143,6 @@ def build(
         lease=dt.timedelta(seconds=settings.lease_seconds),
         feed_page_size=settings.feed_page_size,
     )
-    if graph is not None and settings.tenant_id and settings.directory_sync_minutes > 0:
-        context.gate = DirectoryGate(
-            sessions,
-            graph,
-            mdm,
-            settings.tenant_id,
-            interval=dt.timedelta(minutes=settings.directory_sync_minutes),
-            partner_name=settings.compliance_partner_name,
-        )
+    if graph is not None and settings.tenant_id:
+        context.gate = directory_gate(settings, sessions, graph, mdm, settings.tenant_id)
     return Runtime(engine, context, graph, clients)

@@ -27,6 +27,7 @@ from posturebridge.partner.graph_client import GraphClient
 from posturebridge.partner.models import DeviceLink, DirectorySync
 from posturebridge.partner.queue import Claimed, DeviceState
 from posturebridge.partner.scope import ScopeSnapshot, SyncReport
+from posturebridge.partner.settings import PartnerSettings
 
 log = logging.getLogger(__name__)
 
@@ -247,3 +248,23 @@ class DirectoryGate:
     def _immutable_id(self, device_id: str, facts: Sequence[link.LinkFacts]) -> str | None:
         user_id = next((f.user_id for f in facts if f.device_id == device_id), None)
         return self._user(user_id)[1] if user_id else None
+
+
+def directory_gate(
+    settings: PartnerSettings,
+    sessions: sessionmaker[Session],
+    graph: GraphClient,
+    mdm: MdmClient,
+    tenant_id: str,
+) -> DirectoryGate | None:
+    """The gate for one tenant as the settings ask for it (None when ``directory_sync_minutes`` is 0)."""
+    if settings.directory_sync_minutes <= 0:
+        return None
+    return DirectoryGate(
+        sessions,
+        graph,
+        mdm,
+        tenant_id,
+        interval=dt.timedelta(minutes=settings.directory_sync_minutes),
+        partner_name=settings.compliance_partner_name,
+    )
