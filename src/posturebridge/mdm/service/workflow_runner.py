@@ -1,7 +1,8 @@
 """Carries out workflow runs after the transactions that queued them committed.
 
 ``WorkflowRunner.run_once(now)`` is one round: fire scheduled rules, turn new compliance transitions of
-the change feed into runs, then lease the due runs and carry each out in its own transactions. The MDM
+the change feed into runs, then lease the due runs and carry each out in its own transactions (a few
+at once, in threads). The MDM
 app calls it from a background task; tests call it with a fixed ``now``.
 
 Each action type has its executor (``EXECUTORS``). A Hub notification is written in the same
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -84,6 +86,8 @@ class WorkflowRunner:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease: dt.timedelta = dt.timedelta(minutes=5)
     batch: int = 50
+    concurrency: int = 4
+    """Runs carried out at once (a slow connector must not hold up every notification behind it)."""
 
     def run_once(self, now: dt.datetime, *, scheduled: bool = True) -> RoundReport:
         queued = 0
@@ -93,8 +97,12 @@ class WorkflowRunner:
         executed = 0
         while True:
             claimed = self._in_transaction(lambda s: workflows.claim_runs(s, now, self.lease, self.batch))
-            for run in claimed:
-                self.execute(run, now)
+            if len(claimed) > 1 and self.concurrency > 1:
+                with ThreadPoolExecutor(min(self.concurrency, len(claimed)), "workflow-run") as pool:
+                    list(pool.map(lambda run: self.execute(run, now), claimed))
+            else:
+                for run in claimed:
+                    self.execute(run, now)
             executed += len(claimed)
             if len(claimed) < self.batch:
                 return RoundReport(queued, executed)

@@ -17,6 +17,7 @@ them); ``finish_run`` records the outcome, or the next attempt for a retryable f
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ from posturebridge.mdm.service.errors import BadRequest, Conflict, NotFound
 from posturebridge.mdm.service.feed import FeedKind
 from posturebridge.mdm.service.transactions import begin_write
 
+log = logging.getLogger(__name__)
 FEED_BATCH = 500
 SCHEDULED_BATCH = 500
 FEED_TRIGGERS = {ComplianceChanged.event_type: FeedKind.COMPLIANCE_STATE}
@@ -249,6 +251,17 @@ def collect_feed(session: Session, now: dt.datetime, batch: int = FEED_BATCH) ->
     ).all()
     queued = 0
     for cursor in cursors:
+        pruned = session.scalar(
+            select(FeedCounter.pruned_through).where(FeedCounter.organisation_id == cursor.organisation_id)
+        )
+        if pruned is not None and pruned > cursor.after_sequence:
+            log.warning(
+                "feed retention removed entries %d..%d of organisation %s before workflow rules saw them",
+                cursor.after_sequence + 1,
+                pruned,
+                cursor.organisation_id,
+            )
+            cursor.after_sequence = pruned
         entries = session.scalars(
             select(FeedEntry)
             .where(FeedEntry.organisation_id == cursor.organisation_id, FeedEntry.sequence > cursor.after_sequence)

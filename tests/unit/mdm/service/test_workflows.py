@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from posturebridge.mdm.domain import ValidationError
 from posturebridge.mdm.domain.workflows import REGISTRATION_DEEP_LINK, RetryPolicy
 from posturebridge.mdm.models import WorkflowRun
-from posturebridge.mdm.service import connectors, device_logs, devices, sensors, workflows
+from posturebridge.mdm.service import connectors, device_logs, devices, feed, sensors, workflows
 from posturebridge.mdm.service.connectors import ConnectorAuth, ConnectorCaller, ConnectorSpec
 from posturebridge.mdm.service.errors import BadRequest, Conflict
 from posturebridge.mdm.service.workflow_runner import WorkflowRunner
@@ -322,3 +323,54 @@ def test_a_replaced_connector_keeps_its_secret_unless_the_credentials_change(wor
     basic = ConnectorSpec(name="x", method="GET", url_template="https://x.test", auth=ConnectorAuth("basic", "u"))
     with pytest.raises(BadRequest, match="required for basic"):
         world.run(lambda s: connectors.replace_connector(s, world.organisation_id, connector_id, basic, NOW))
+
+
+# --- several runners, crashes, retention --------------------------------------------------------------
+
+
+def test_two_runners_at_once_send_each_notification_once(world: World, sessions: sessionmaker[Session]) -> None:
+    device_ids = [windows_device(world) for _ in range(12)]
+    rule(world, "Register now", {"type": "enrolledNotRegisteredInEntra", "hours": 0}, [REGISTER])
+    runners = [WorkflowRunner(sessions, ConnectorCaller(httpx.Client()), batch=5) for _ in range(2)]
+    start = threading.Barrier(len(runners))
+
+    def round_of(runner: WorkflowRunner) -> None:
+        start.wait()
+        runner.run_once(NOW)
+
+    threads = [threading.Thread(target=round_of, args=(runner,)) for runner in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [len(inbox(world, device_id)) for device_id in device_ids] == [1] * len(device_ids)
+    assert [r.status for r in runs(world)] == ["succeeded"] * len(device_ids)
+
+
+def test_a_run_whose_runner_died_is_taken_again_when_its_lease_runs_out(world: World, runner: WorkflowRunner) -> None:
+    device_id = windows_device(world)
+    rule(world, "Register now", {"type": "enrolledNotRegisteredInEntra", "hours": 0}, [REGISTER])
+    world.run(lambda s: workflows.sweep_scheduled(s, NOW))
+    [lost] = world.run(lambda s: workflows.claim_runs(s, NOW, runner.lease, 10))  # claimed, then the process died
+    assert runner.run_once(NOW + runner.lease - SECOND).executed == 0
+    assert runner.run_once(NOW + runner.lease).executed == 1
+    [run] = runs(world)
+    assert (run.id, run.status, run.attempts) == (lost.id, "succeeded", 2)
+    assert len(inbox(world, device_id)) == 1
+    runner.execute(lost, NOW + runner.lease)  # the first claim, had it woken up: no longer its run
+    assert len(inbox(world, device_id)) == 1
+
+
+def test_transitions_removed_by_feed_retention_are_skipped_with_a_warning(
+    world: World, runner: WorkflowRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    device_id = windows_device(world)
+    notify = {"type": "sendHubNotification", "title": "{{ trigger.state }}", "body": "state changed"}
+    rule(world, "Tell the user", {"type": "complianceStateChanged"}, [notify])
+    world.check_in(device_id, world.sample("10.0.22631.3007", passcodePresent=False))
+    world.run(lambda s: feed.prune(s, NOW + HOUR, dt.timedelta(0)))
+    assert runner.run_once(NOW + HOUR).queued == 0
+    assert "feed retention removed entries" in caplog.text
+    world.check_in(device_id, world.sample("10.0.22631.3007"), NOW + HOUR)
+    assert runner.run_once(NOW + HOUR).queued == 1
+    assert [n.title for n in inbox(world, device_id)] == ["compliant"]
