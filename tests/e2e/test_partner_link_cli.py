@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from posturebridge.common.database import make_engine, migrate, unit_of_work
-from posturebridge.partner import link, queue
+from posturebridge.partner import link, queue, scope
 from posturebridge.partner.queue import Change, DeviceState
 
 pytestmark = pytest.mark.e2e
@@ -50,6 +50,12 @@ def seed(data_dir: Path) -> None:
         claimed = queue.claim(session, "cli", NOW, limit=1, lease=dt.timedelta(minutes=1))
         reason = "user alex@contoso.example has no Intune licence (INTUNE_A)"
         queue.hold(session, "cli", claimed[0].device_id, claimed[0].version, reason, (), NOW)
+        megan = scope.ScopedUser(
+            "u1", "megan@contoso.example", {"ios": scope.Placement(True, "assigned to all users")}, True
+        )
+        snapshot = scope.ScopeSnapshot(NOW, True, frozenset({"ios"}), {"megan@contoso.example": megan})
+        added = scope.ScopeChange("userAdded", "megan@contoso.example", "ios: assigned to all users")
+        scope.store(session, snapshot, [added], "request", "req-1")
         session.commit()
     engine.dispose()
 
@@ -72,4 +78,22 @@ def test_conflicts_and_held_devices_from_the_command_line(tmp_path: Path) -> Non
     assert held.returncode == 0, held.stderr
     assert [(row["deviceId"], row["state"], row["reason"]) for row in json.loads(held.stdout)] == [
         ("mdm-c", "held", "user alex@contoso.example has no Intune licence (INTUNE_A)")
+    ]
+
+
+def test_directory_syncs_from_the_command_line(tmp_path: Path) -> None:
+    seed(tmp_path)
+    listed = run("directory-syncs", "--json", data_dir=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == [
+        {
+            "startedAt": NOW.isoformat(),
+            "trigger": "request",
+            "requestId": "req-1",
+            "usersInScope": 1,
+            "entraP1": True,
+            "changes": [
+                {"kind": "userAdded", "subject": "megan@contoso.example", "detail": "ios: assigned to all users"}
+            ],
+        }
     ]

@@ -27,7 +27,7 @@ from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.errors import CommandError, StartupError
 from posturebridge.mdm.client import MdmApiError
-from posturebridge.partner import bootstrap, link, queue
+from posturebridge.partner import bootstrap, link, queue, scope
 from posturebridge.partner.graph_client import GraphError
 from posturebridge.partner.reconcile import reconcile as run_reconcile
 from posturebridge.partner.settings import PartnerSettings
@@ -285,3 +285,22 @@ def sync_directory(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     )
     for change in report.changes:
         typer.echo(f"  {change}")
+
+
+@app.command("directory-syncs")
+def directory_syncs(
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many of the newest syncs.")] = 20,
+) -> None:
+    """The directory syncs that ran (on the MDM's request, on the schedule, by command) and what each changed."""
+    with _partner_session(data_dir) as session:
+        rows = scope.history(session, limit)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    shown = [
+        {**row, "changes": "; ".join(f"{c['kind']} {c['subject']} ({c['detail']})" for c in row["changes"]) or "-"}
+        for row in rows
+    ]
+    _table(f"{len(rows)} directory sync(s)", shown, ("startedAt", "trigger", "usersInScope", "entraP1", "changes"))

@@ -380,3 +380,22 @@ def store(
     )
     session.add(row)
     return row
+
+
+def history(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest syncs first: when, why, how many users were in scope, and what changed."""
+    rows = session.scalars(select(DirectorySync).order_by(DirectorySync.id.desc()).limit(limit))
+    found = []
+    for row in rows:
+        users = row.snapshot.get("users", [])
+        found.append(
+            {
+                "startedAt": row.snapshot.get("takenAt"),
+                "trigger": row.trigger,
+                "requestId": row.request_id,
+                "usersInScope": sum(1 for u in users if any(v[0] for v in u.get("placements", {}).values())),
+                "entraP1": bool(row.snapshot.get("entraP1")),
+                "changes": list(row.changes),
+            }
+        )
+    return found
