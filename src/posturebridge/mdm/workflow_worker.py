@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from contextlib import suppress
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +18,7 @@ from posturebridge.mdm.service.connectors import ConnectorCaller
 from posturebridge.mdm.service.workflow_runner import WorkflowRunner
 
 log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 10.0
 
 
 def build_runner(settings: Settings, context: MdmContext, http: httpx.Client | None = None) -> WorkflowRunner:
@@ -36,18 +38,25 @@ def build_runner(settings: Settings, context: MdmContext, http: httpx.Client | N
 
 async def run_workflows(context: MdmContext, runner: WorkflowRunner) -> None:
     """Rounds until cancelled: queued runs and feed transitions every ``workflow_interval_seconds``,
-    scheduled triggers every ``workflow_schedule_interval_seconds``. On cancellation the round in its
-    thread finishes the run at hand; a process that dies mid-run leaves a lease that runs out."""
+    scheduled triggers every ``workflow_schedule_interval_seconds``.
+
+    On cancellation (the app stopping) the round in progress claims nothing more and finishes the runs
+    it holds (up to ``STOP_GRACE_SECONDS``) before the HTTP client closes; a process that dies mid-run
+    leaves leases that run out, and other processes take those runs again."""
     loop = asyncio.get_running_loop()
     next_schedule = loop.time()
     try:
         while True:
             scheduled = loop.time() >= next_schedule
+            work = asyncio.ensure_future(run_in_threadpool(runner.run_once, context.now(), scheduled=scheduled))
             try:
-                await run_in_threadpool(runner.run_once, context.now(), scheduled=scheduled)
+                await asyncio.shield(work)
                 if scheduled:
                     next_schedule = loop.time() + context.config.workflow_schedule_interval_seconds
             except asyncio.CancelledError:
+                runner.stop()
+                with suppress(Exception):
+                    await asyncio.wait_for(work, STOP_GRACE_SECONDS)
                 raise
             except Exception:  # keep running; a database hiccup must not stop notifications and connectors
                 log.exception("workflow round failed; retrying")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -88,6 +89,11 @@ class WorkflowRunner:
     batch: int = 50
     concurrency: int = 4
     """Runs carried out at once (a slow connector must not hold up every notification behind it)."""
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+
+    def stop(self) -> None:
+        """Claim nothing more (the runs already claimed are finished); for a process that is stopping."""
+        self._stopping.set()
 
     def run_once(self, now: dt.datetime, *, scheduled: bool = True) -> RoundReport:
         queued = 0
@@ -95,7 +101,7 @@ class WorkflowRunner:
             queued += self._in_transaction(lambda s: workflows.sweep_scheduled(s, now))
         queued += self._in_transaction(lambda s: workflows.collect_feed(s, now))
         executed = 0
-        while True:
+        while not self._stopping.is_set():
             claimed = self._in_transaction(lambda s: workflows.claim_runs(s, now, self.lease, self.batch))
             if len(claimed) > 1 and self.concurrency > 1:
                 with ThreadPoolExecutor(min(self.concurrency, len(claimed)), "workflow-run") as pool:
@@ -105,7 +111,8 @@ class WorkflowRunner:
                     self.execute(run, now)
             executed += len(claimed)
             if len(claimed) < self.batch:
-                return RoundReport(queued, executed)
+                break
+        return RoundReport(queued, executed)
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         with unit_of_work(self.sessions) as session:

@@ -4,6 +4,8 @@ run custom connectors whose calls are logged, retried with backoff and finally r
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -14,6 +16,8 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from posturebridge.mdm.api.context import MdmContext
+from posturebridge.mdm.config import MdmConfig
 from posturebridge.mdm.domain import ValidationError
 from posturebridge.mdm.domain.workflows import REGISTRATION_DEEP_LINK, RetryPolicy
 from posturebridge.mdm.models import WorkflowRun
@@ -21,6 +25,7 @@ from posturebridge.mdm.service import connectors, device_logs, devices, feed, se
 from posturebridge.mdm.service.connectors import ConnectorAuth, ConnectorCaller, ConnectorSpec
 from posturebridge.mdm.service.errors import BadRequest, Conflict
 from posturebridge.mdm.service.workflow_runner import WorkflowRunner
+from posturebridge.mdm.workflow_worker import run_workflows
 from tests.unit.mdm.world import NOW, World
 
 HOUR = dt.timedelta(hours=1)
@@ -374,3 +379,27 @@ def test_transitions_removed_by_feed_retention_are_skipped_with_a_warning(
     world.check_in(device_id, world.sample("10.0.22631.3007"), NOW + HOUR)
     assert runner.run_once(NOW + HOUR).queued == 1
     assert [n.title for n in inbox(world, device_id)] == ["compliant"]
+
+
+def test_the_background_task_runs_rounds_and_stops_gracefully(world: World, sessions: sessionmaker[Session]) -> None:
+    device_id = windows_device(world)
+    rule(world, "Register now", {"type": "enrolledNotRegisteredInEntra", "hours": 0}, [REGISTER])
+    http = httpx.Client()
+    runner = WorkflowRunner(sessions, ConnectorCaller(http))
+    config = MdmConfig(workflow_interval_seconds=0.05, workflow_schedule_interval_seconds=0.05)
+    context = MdmContext(sessions=sessions, config=config, clock=lambda: NOW)
+
+    async def serve_briefly() -> None:
+        task = asyncio.create_task(run_workflows(context, runner))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if await asyncio.to_thread(inbox, world, device_id):
+                break
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(serve_briefly())
+    assert len(inbox(world, device_id)) == 1
+    assert http.is_closed
+    assert runner.run_once(NOW).executed == 0  # stopped: claims nothing more
