@@ -53,7 +53,7 @@ from posturebridge.device.keys import (
 )
 from posturebridge.device.platforms import Platform as BrokerPlatform
 from posturebridge.device.state import AgentState, AgentStateError, load_state, save_state
-from posturebridge.mdm.client import MdmClient
+from posturebridge.mdm.client import MdmApiError, MdmClient
 from posturebridge.mdm.schemas import CheckInResponse, DeviceOut, NotificationOut, SensorReportOut
 
 # The DRS resource and the delegated scope a broker asks for before it registers a device
@@ -211,9 +211,9 @@ class AgentEndpoints:
     broker: BrokerApplication
     tenant: str = "organizations"
     """The authority's tenant segment before registration; afterwards the agent uses the tenant it registered in."""
-    compliance_page: str = "{mdm_url}/api/v1/devices/{device_id}/compliance"
-    """Where a non-compliant device's user is sent; the MDM has no user-facing page yet, so by default its
-    explained compliance resource for the device."""
+    compliance_page: str = "{mdm_url}/compliance/{device_id}"
+    """The MDM's compliance page of the device without its signed link token: where the user is sent only when
+    the MDM cannot hand out a link (the page then says to open it from the Hub)."""
 
 
 class ProofSigner(Protocol):
@@ -394,8 +394,13 @@ class DeviceAgent:
         return self._mdm().report_sensors(str(self._state.mdm_device_id), results, self._clock())
 
     def compliance_page_url(self) -> str:
+        """A signed link to this device's compliance page on the MDM (what a blocked sign-in shows the user)."""
         if self._state.mdm_device_id is None:
             raise AgentError("the device is not enrolled in the MDM")
+        try:
+            return self._mdm().compliance_page_link().url
+        except MdmApiError:
+            pass
         return self._endpoints.compliance_page.format(
             mdm_url=self._endpoints.mdm_url.rstrip("/"), device_id=self._state.mdm_device_id
         )

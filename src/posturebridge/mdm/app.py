@@ -26,7 +26,7 @@ from posturebridge.common.database import unit_of_work
 from posturebridge.common.keyfile import shared_key
 from posturebridge.common.settings import Settings
 from posturebridge.common.web import service_app
-from posturebridge.mdm.api import admin, agent, compliance_partner, errors, inventory
+from posturebridge.mdm.api import admin, agent, compliance_page, compliance_partner, errors, inventory
 from posturebridge.mdm.api import feed as feed_routes
 from posturebridge.mdm.api import workflows as workflow_routes
 from posturebridge.mdm.api.context import MdmContext
@@ -39,6 +39,7 @@ from posturebridge.mdm.workflow_worker import build_runner, run_workflows
 from posturebridge.partner.client import REGISTRATION_KEY_FILE, PartnerClient
 
 log = logging.getLogger(__name__)
+COMPLIANCE_PAGE_KEY_FILE = "mdm-compliance-page.key"
 
 
 def create_app(
@@ -61,6 +62,8 @@ def create_app(
     app.include_router(feed_routes.router(context))
     app.include_router(compliance_partner.router(context, partner_link(settings, context)))
     app.include_router(workflow_routes.router(context))
+    page_key = context.config.compliance_page_key or shared_key(settings.data_dir / COMPLIANCE_PAGE_KEY_FILE)
+    app.include_router(compliance_page.router(context, page_key))
     app.state.workflows = runner = build_runner(settings, context, connector_http)
     app.router.lifespan_context = _lifespan(context, runner)
     return app

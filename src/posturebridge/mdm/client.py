@@ -31,6 +31,7 @@ from posturebridge.mdm.schemas import (
     CaLogEntryOut,
     CheckInResponse,
     ComplianceOut,
+    CompliancePageLinkOut,
     CompliancePartnerOut,
     CompliancePolicyOut,
     ComplianceSettingsOut,
@@ -521,6 +522,14 @@ class MdmClient:
 
     def check_in(self, device_id: str, sample: Mapping[str, Any]) -> CheckInResponse:
         return self.call(calls.check_in(device_id, sample))
+
+    def compliance_page_link(self) -> CompliancePageLinkOut:
+        """A signed link to this device's user-facing compliance page (device credential)."""
+        return self._get("/device/compliancePageLink", CompliancePageLinkOut)
+
+    def device_compliance_page_link(self, device_id: str) -> CompliancePageLinkOut:
+        """A signed link to a device's compliance page, to hand to its user (organisation credential)."""
+        return self._get(f"/devices/{device_id}/compliancePageLink", CompliancePageLinkOut)
 
     def own_device(self) -> DeviceOut:
         return self._get("/device", DeviceOut)

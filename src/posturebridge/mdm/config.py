@@ -33,6 +33,9 @@ class MdmConfig(BaseSettings):
         default=None, description="Key for the partner's registration API (default: the data directory's file)."
     )
     public_url: str | None = Field(default=None, description="This MDM's URL as the partner reaches it.")
+    compliance_page_key: str | None = Field(
+        default=None, description="Signs the compliance page links (default: the data directory's file)."
+    )
 
     @property
     def feed_retention(self) -> dt.timedelta:

@@ -473,3 +473,10 @@ class CompliancePartnerOut(Response):
     consented_date_time: dt.datetime | None = None
     enabled_date_time: dt.datetime | None = None
     last_heartbeat_date_time: dt.datetime | None = None
+
+
+class CompliancePageLinkOut(Response):
+    """A signed link to the device's user-facing compliance page, good until ``expires_date_time``."""
+
+    url: str
+    expires_date_time: dt.datetime

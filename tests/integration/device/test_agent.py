@@ -196,7 +196,10 @@ def test_blocked_sign_ins_say_where_to_go_next(world: World) -> None:
     registered = enrolled_and_registered(world, "noncompliant", DevicePlatform.MACOS)
     not_compliant = registered.sign_in(EXCHANGE_SCOPE, interactive=False)
     assert isinstance(not_compliant, SignInBlocked) and not_compliant.error_code == 53000
-    assert not_compliant.remediation == (f"{world.mdm.url}/api/v1/devices/{registered.state.mdm_device_id}/compliance")
+    page = f"{world.mdm.url}/compliance/{registered.state.mdm_device_id}?t="
+    assert not_compliant.remediation is not None and not_compliant.remediation.startswith(page)
+    opened = httpx.get(not_compliant.remediation, timeout=10)  # the signed link opens the device's page
+    assert opened.status_code == 200 and str(registered.state.mdm_device_id) in opened.text
     assert registered.state.refresh_token is not None, "a refused sign-in does not spend the refresh token"
 
     mark_compliant(world, str(registered.state.entra_device_id), True)
