@@ -50,19 +50,37 @@ class DirectoryGate:
     _users: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tried_first: bool = False
+    _seen: dict[str, link.LinkFacts] = field(default_factory=dict)
+    """MDM device id -> the link this process last recorded for it."""
 
     # --- before and after a send ---
 
     def check(self, items: Sequence[Claimed], now: dt.datetime) -> dict[str, str]:
-        """MDM device id -> why it must not be sent, for the claimed items that must not."""
+        """MDM device id -> why it must not be sent, for the claimed items that must not. Links this process
+        already recorded unchanged cost one read; a new or changed link is recorded, looked up in the
+        directory and checked for duplicates first."""
         facts = [self._facts(item.state) for item in items]
+        with self._lock:
+            changed = [f for f in facts if self._seen.get(f.device_id) != f]
+        if changed:
+            self._record(changed, now)
+        snapshot = self.snapshot() or self._first_sync(now)
+        reasons = {}
+        with unit_of_work(self.sessions) as session:
+            rows = link.links(session, [f.device_id for f in facts])
+            for item in items:
+                reason = self.reason(rows.get(item.device_id), item.channel, item.state.platform, snapshot)
+                if reason is not None:
+                    reasons[item.device_id] = reason
+        return reasons
+
+    def _record(self, facts: Sequence[link.LinkFacts], now: dt.datetime) -> None:
         with unit_of_work(self.sessions) as session:
             queue.begin_write(session)
             link.record(session, facts, now)
             lookups = link.targets(session, [f.device_id for f in facts])
             session.commit()
         looked_up = link.survey(self.graph, lookups) if lookups else {}
-        snapshot = self.snapshot() or self._first_sync(now)
         with unit_of_work(self.sessions) as session:
             queue.begin_write(session)
             for device_id, device in looked_up.items():
@@ -71,14 +89,10 @@ class DirectoryGate:
             link.refresh_from_queue(session, entra_ids)
             cleared = link.refresh_duplicates(session, entra_ids, now)
             queue.requeue_held(session, sorted(cleared - {f.device_id for f in facts}), self.clock())
-            rows = link.links(session, [f.device_id for f in facts])
-            reasons = {}
-            for item in items:
-                reason = self.reason(rows.get(item.device_id), item.channel, item.state.platform, snapshot)
-                if reason is not None:
-                    reasons[item.device_id] = reason
             session.commit()
-        return reasons
+        unanswered = {target.device_id for target in lookups} - set(looked_up)
+        with self._lock:  # a link the directory did not answer about is looked up again next time
+            self._seen.update((f.device_id, f) for f in facts if f.device_id not in unanswered)
 
     def _first_sync(self, now: dt.datetime) -> ScopeSnapshot | None:
         """Nothing synced yet (a fresh partner database): sync before the first delivery rather than let it
