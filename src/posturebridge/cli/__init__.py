@@ -11,7 +11,18 @@ import sys
 import typer
 from rich.console import Console
 
-from posturebridge.cli import ca, directory, fleet, mdm, mdm_partner, mdm_workflows, partner, profiles, services
+from posturebridge.cli import (
+    ca,
+    demo,
+    directory,
+    fleet,
+    mdm,
+    mdm_partner,
+    mdm_workflows,
+    partner,
+    profiles,
+    services,
+)
 from posturebridge.common.errors import CommandError
 
 app = typer.Typer(
@@ -22,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 services.register(app)
+demo.register(app)
 app.add_typer(directory.app, name="directory")
 app.add_typer(ca.app, name="ca")
 app.add_typer(mdm.app, name="mdm")

@@ -98,3 +98,10 @@ class GraphSession:
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._check(self._http.post(f"{self._base}{path}", json=body, headers=self._headers))
         return result
+
+    def get(self, path: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get(f"{self._base}{path}", headers=self._headers))
+        return result
+
+    def patch(self, path: str, body: dict[str, Any]) -> None:
+        self._check(self._http.patch(f"{self._base}{path}", json=body, headers=self._headers))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, unit_of_work
 from posturebridge.common.settings import Settings
+from posturebridge.demo.broker import ensure_broker
 from posturebridge.directory import catalog, tenants
 from posturebridge.directory.models import Application, SubscribedSku, User, UserLicense
 from posturebridge.directory.secrets import hash_password, new_password
@@ -182,6 +183,7 @@ def _ensure(session: Session, settings: Settings) -> dict[str, Any]:
         admin = previous["admin_app"]
     else:
         users, admin = _renew_credentials(session, tenant.id, now)
+    broker = ensure_broker(session, tenant, now)
     return {
         "tenant_id": tenant.id,
         "tenant_domain": DEMO_DOMAIN,
@@ -193,6 +195,7 @@ def _ensure(session: Session, settings: Settings) -> dict[str, Any]:
         "ca_bundle": str(settings.ca_bundle) if settings.directory_tls else None,
         "admin_app": {**admin, "display_name": ADMIN_APP_NAME, "permissions": ADMIN_PERMISSIONS},
         "users": users,
+        "broker": broker,
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from posturebridge.common.clock import graph_datetime
+from posturebridge.common.clock import aware, graph_datetime
 from posturebridge.conditional_access import (
     CompiledPolicySet,
     Decision,
@@ -170,7 +170,9 @@ def device_info(device: Device) -> DeviceInfo:
         profile_type=device.profile_type,
         system_labels=tuple(device.system_labels or ()),
         extension_attributes=dict(device.extension_attributes or {}),
-        compliance_expiration_date_time=device.compliance_expiration_date_time,
+        compliance_expiration_date_time=(
+            aware(device.compliance_expiration_date_time) if device.compliance_expiration_date_time else None
+        ),
     )
 
 

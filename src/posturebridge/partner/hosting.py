@@ -28,8 +28,9 @@ from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.mdm.client import MdmClient
 from posturebridge.partner import onboarding, tenancy
-from posturebridge.partner.channels import INTUNE, ChannelRegistry
+from posturebridge.partner.channels import INTUNE, WINDOWS, ChannelRegistry
 from posturebridge.partner.channels.intune import IntuneChannel, IntuneSetup
+from posturebridge.partner.channels.windows import WindowsChannel
 from posturebridge.partner.delivery import DeliveryContext
 from posturebridge.partner.graph_client import GraphError, MsalHttpClient
 from posturebridge.partner.onboarding import EnabledOrganisation
@@ -79,7 +80,8 @@ def complete_setup(
     try:
         connection = tenancy.connect(publisher, tenant_id, clients.http, clients.token_http)
         tenancy.check_consent(connection)
-        setup = tenancy.activate(connection, platforms, settings.enrollment_url, settings.remediation_url)
+        intune = [p for p in platforms if p in onboarding.INTUNE_PLATFORMS]
+        setup = tenancy.activate(connection, intune, settings.enrollment_url, settings.remediation_url)
         return setup, None
     except GraphError as exc:
         return None, str(exc)
@@ -190,7 +192,10 @@ class OrganisationHost:
             settings.remediation_url,
         )
         mdm = MdmClient.with_client_credentials(row.mdm_url, row.mdm_client_id, row.mdm_client_secret)
-        channels = ChannelRegistry(routes=dict.fromkeys(row.platforms, INTUNE))
+        routes = {p: WINDOWS if p == onboarding.WINDOWS_PLATFORM else INTUNE for p in row.platforms}
+        channels = ChannelRegistry(routes=routes)
+        if onboarding.WINDOWS_PLATFORM in routes:
+            channels.register(WindowsChannel(connection.graph))
         channels.register(
             IntuneChannel(
                 setup,

@@ -33,6 +33,10 @@ CONSENT_CALLBACK_PATH = "/api/v1/consent/callback"
 # Platforms delivered through the Intune partner compliance channel (MDM vocabulary). Windows goes through the
 # tenant's own MDM application (``posturebridge partner worker``, docs/real-tenant.md §1).
 INTUNE_PLATFORMS = ("iOS", "iPadOS", "android", "macOS", "linux")
+# "windows": the partner's application is also the tenant's Windows MDM application (Mobility (MDM and MAM));
+# Windows devices joined with it get isManaged/isCompliant by PATCH /devices as that application.
+WINDOWS_PLATFORM = "windows"
+SUPPORTED_PLATFORMS = (*INTUNE_PLATFORMS, WINDOWS_PLATFORM)
 DEFAULT_PLATFORMS = ("iOS", "android", "macOS")
 
 
@@ -111,11 +115,11 @@ def _check(request: RegistrationRequest) -> tuple[str, ...]:
     if not request.mdm_client_id or not request.mdm_client_secret:
         raise OnboardingError("mdmCredential needs clientId and clientSecret", code="invalidMdmCredential")
     platforms = tuple(dict.fromkeys(request.platforms or DEFAULT_PLATFORMS))
-    unsupported = [p for p in platforms if p not in INTUNE_PLATFORMS]
+    unsupported = [p for p in platforms if p not in SUPPORTED_PLATFORMS]
     if unsupported:
         raise OnboardingError(
-            f"platform(s) {', '.join(unsupported)} are not delivered through the partner compliance channel "
-            f"(supported: {', '.join(INTUNE_PLATFORMS)}); Windows devices use the tenant's MDM application",
+            f"platform(s) {', '.join(unsupported)} are not supported (supported: {', '.join(SUPPORTED_PLATFORMS)}; "
+            "windows means this application is the tenant's Windows MDM application)",
             code="platformNotSupported",
         )
     return platforms
