@@ -13,14 +13,14 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from posturebridge.cli import app as cli
@@ -73,6 +73,7 @@ class Onboarding:
     partner_app_id: str
     group_id: str
     admin_token: str
+    mdm_sessions: sessionmaker[Session]
 
     def mdm(self) -> MdmClient:
         return MdmClient.with_client_credentials(self.mdm_url, self.mdm_client_id, self.mdm_client_secret)
@@ -205,6 +206,7 @@ def onboarding(directory_server: DirectoryServer, tmp_path: Path) -> Iterator[On
             partner_app["client_id"],
             group_id,
             admin_token,
+            sessionmaker(mdm_engine, expire_on_commit=False),
         )
     finally:
         partner_stop.close()  # the partner first: its hosted workers read the MDM until they stop
@@ -236,9 +238,9 @@ def _enabled(world: Onboarding) -> None:
     assert record["partnerState"] == "enabled" and record["lastHeartbeatDateTime"] is not None
 
 
-def test_onboarding_ends_enabled_and_the_hosted_worker_delivers_a_compliance_flip(onboarding: Onboarding) -> None:
-    world = onboarding
-    _enabled(world)
+def _flips_reach_the_directory(world: Onboarding) -> str:
+    """Megan's iPhone, enrolled in the MDM and registered in Entra, goes non-compliant and back; each state
+    reaches the directory through the hosted worker. Returns the MDM device id."""
     entra_object_id, entra_device_id = add_device(world.directory, world.tenant.id, world.tenant.user.id)
     with world.mdm() as admin:
         admin.create_policy(IOS_POLICY)
@@ -248,9 +250,14 @@ def test_onboarding_ends_enabled_and_the_hosted_worker_delivers_a_compliance_fli
         with MdmClient(world.mdm_url) as anonymous:
             enrolled = anonymous.enroll(token, platform="iOS", model="iPhone15,2", os_version="17.5")
         admin.set_entra_device_id(enrolled.device_id, entra_device_id)
-    agent = MdmClient.for_device(world.mdm_url, enrolled.device_token)
 
-    def check_in(sequence: int, passcode: bool) -> None:
+    def directory_state() -> tuple[bool | None, bool | None]:
+        with world.directory.session() as session:
+            row = session.get(Device, entra_object_id)
+            assert row is not None
+            return row.is_managed, row.is_compliant
+
+    def check_in(agent: MdmClient, sequence: int, passcode: bool) -> None:
         sample = {
             "sequence": sequence,
             "nonce": uuid.uuid4().hex,
@@ -259,21 +266,42 @@ def test_onboarding_ends_enabled_and_the_hosted_worker_delivers_a_compliance_fli
             "passcodePresent": passcode,
         }
         agent.check_in(enrolled.device_id, sample)
+        wait_until(lambda: directory_state() == (True, passcode), 30, f"isCompliant {passcode} in the directory")
 
-    def directory_state() -> tuple[bool | None, bool | None]:
-        with world.directory.session() as session:
-            row = session.get(Device, entra_object_id)
-            assert row is not None
-            return row.is_managed, row.is_compliant
+    with MdmClient.for_device(world.mdm_url, enrolled.device_token) as agent:
+        check_in(agent, 1, passcode=False)
+        check_in(agent, 2, passcode=True)
+    return enrolled.device_id
 
-    with agent:
-        check_in(1, passcode=False)
-        wait_until(lambda: directory_state() == (True, False), 30, "the non-compliant state in the directory")
-        check_in(2, passcode=True)
-        wait_until(lambda: directory_state() == (True, True), 30, "the compliant state in the directory")
+
+def test_onboarding_ends_enabled_and_the_hosted_worker_delivers_a_compliance_flip(onboarding: Onboarding) -> None:
+    world = onboarding
+    _enabled(world)
+    device_id = _flips_reach_the_directory(world)
     with world.mdm() as mdm:
-        wait_until(lambda: len(mdm.ca_log(enrolled.device_id)) > 0, 30, "the CA log entries")
-        assert any(entry.channel == "Intune partner compliance" for entry in mdm.ca_log(enrolled.device_id))
+        wait_until(lambda: len(mdm.ca_log(device_id)) > 0, 30, "the CA log entries")
+        assert any(entry.channel == "Intune partner compliance" for entry in mdm.ca_log(device_id))
+
+
+def test_two_organisations_are_onboarded_and_delivered_side_by_side(onboarding: Onboarding, tmp_path: Path) -> None:
+    first = onboarding
+    _enabled(first)
+    tenant, group_id, admin_token = _customer(first.directory)
+    with unit_of_work(first.mdm_sessions) as session:
+        org = credentials.create_organisation(session, "Fabrikam", utcnow())
+        session.commit()
+    second = replace(
+        first,
+        tenant=tenant,
+        group_id=group_id,
+        admin_token=admin_token,
+        mdm_client_id=org.client.id,
+        mdm_client_secret=org.client.secret,
+    )
+    _enabled(second)  # while the first organisation's worker runs: no restart
+    assert len(list(tmp_path.glob("partner-org-*.db"))) == 2  # one queue database per organisation
+    _flips_reach_the_directory(second)
+    _flips_reach_the_directory(first)
 
 
 def test_enable_is_refused_without_intelligence_opt_in_or_directory_services(onboarding: Onboarding) -> None:
