@@ -27,7 +27,7 @@ from posturebridge.device.keys import DeviceKey, generate_device_key, load_priva
 from posturebridge.device.platforms import Platform
 from posturebridge.directory.models import Device
 from posturebridge.mdm.client import MdmApiError
-from tests.integration.device.conftest import EXCHANGE_SCOPE, World
+from tests.integration.device.conftest import EXCHANGE_SCOPE, World, add_mdm_application
 from tests.integration.directory.graph_support import app_token, graph
 from tests.integration.directory.test_graph_conditional_access import compliant_device_policy
 
@@ -209,7 +209,7 @@ def test_blocked_sign_ins_say_where_to_go_next(world: World) -> None:
 
 
 def test_a_windows_device_joins_with_its_mdm_application(world: World) -> None:
-    mdm_app_id = "0000000a-0000-0000-c000-000000000000"
+    mdm_app_id = add_mdm_application(world, "all")
     agent = world.new_agent("surface", DevicePlatform.WINDOWS)
     agent.enrol(world.enrolment_token(DevicePlatform.WINDOWS), world.mdm_user_name)
     registration = agent.register(HUB_LINK, world.tenant.user.upn, world.tenant.user.password, mdm_app_id=mdm_app_id)

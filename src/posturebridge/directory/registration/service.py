@@ -13,7 +13,10 @@ RegisteredDevice, the registering user as registered owner and registered user, 
 the certificate thumbprint for later proofs, alternativeSecurityIds as Graph shows them
 (device-identity.md §4). ``MdmAppId`` in ``Attributes`` (joined devices only) records the MDM
 application a Windows device was joined through — the join body has no documented field for it, so
-this name is ours.
+this name is ours. The tenant's mobility (MDM) policy for that application decides whether the user may
+join through it, as the portal's "MDM user scope" does: ``appliesTo`` all, or selected with the user in one
+of its groups (transitively); none, no policy, or a user outside its groups is refused with an
+``AuthorizationError`` naming the reason (graph-facts.md §8).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from sqlalchemy.orm import Session
 from posturebridge.common.ids import is_guid
 from posturebridge.device.proof import CertificateRequestError, verify_certificate_request
 from posturebridge.directory.audit import Initiator, Target, record
-from posturebridge.directory.models import Device, DeviceRegisteredPrincipal, Tenant, User
+from posturebridge.directory.models import Device, DeviceRegisteredPrincipal, MobilityManagementPolicy, Tenant, User
 from posturebridge.directory.registration.ca import device_ca, issue_device_certificate
+from posturebridge.directory.signins import user_identity
 from posturebridge.directory.tenants import certificate_thumbprint, public_key_hash
 
 JOIN_TYPE_JOINED = 0
@@ -146,6 +150,26 @@ def _alternative_security_id(certificate: x509.Certificate) -> dict[str, Any]:
     return {"type": 2, "identityProvider": None, "key": base64.b64encode(value.encode("utf-16-le")).decode()}
 
 
+def check_mdm_user_scope(session: Session, tenant: Tenant, user: User, mdm_app_id: str) -> MobilityManagementPolicy:
+    """The tenant's MDM policy for ``mdm_app_id`` if it applies to ``user``; RegistrationError otherwise."""
+    policy = session.get(MobilityManagementPolicy, (tenant.id, "mdm", mdm_app_id))
+    if policy is None:
+        raise RegistrationError(
+            "AuthorizationError", f"The application {mdm_app_id} is not an MDM application of this tenant.", 403
+        )
+    if policy.applies_to == "all":
+        return policy
+    if policy.applies_to == "selected" and set(policy.included_groups or ()) & user_identity(session, user).group_ids:
+        return policy
+    scope = "no users" if policy.applies_to == "none" else "only members of its groups"
+    raise RegistrationError(
+        "AuthorizationError",
+        f"The MDM user scope of '{policy.display_name}' includes {scope}; "
+        f"{user.user_principal_name} cannot join a device through it.",
+        403,
+    )
+
+
 def register_device(
     session: Session,
     tenant: Tenant,
@@ -156,6 +180,8 @@ def register_device(
     now: dt.datetime,
 ) -> RegisteredDevice:
     """Create the device, its owner and user links, its certificate and the audit entries; caller commits."""
+    if request.mdm_app_id is not None:
+        check_mdm_user_scope(session, tenant, user, request.mdm_app_id)
     try:
         verified = verify_certificate_request(request.certificate_request)
     except CertificateRequestError as error:
