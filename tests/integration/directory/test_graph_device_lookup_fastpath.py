@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -231,5 +231,29 @@ def test_the_fast_path_answers_lookups_without_the_routes(world: World) -> None:
             assert [item["deviceId"] for item in found.json()["value"]] == [world.device_id]
             assert (await client.get("/v1.0/devices?$top=1", headers=reader)).status_code == 418
             assert (await client.post(lookup, headers=reader)).status_code == 418
+
+    asyncio.run(scenario())
+
+
+def test_a_lookup_after_the_database_dropped_the_connection_is_answered(world: World) -> None:
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL can end another session's connection; SQLite has none to end")
+    reader = {"Authorization": f"Bearer {world.reader_token}"}
+    lookup = f"/v1.0/devices?$filter=deviceId eq '{world.device_id}'"
+
+    async def scenario() -> None:
+        async with serving(world.app(fast_paths=True)) as client:
+            assert (await client.get(lookup, headers=reader)).status_code == 200
+            with world.engine.connect() as admin:
+                ended = admin.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
+            assert ended >= 1
+            again = await client.get(lookup, headers=reader)
+            assert again.status_code == 200
+            assert [item["deviceId"] for item in again.json()["value"]] == [world.device_id]
 
     asyncio.run(scenario())
