@@ -32,6 +32,7 @@ from posturebridge.partner.channels import INTUNE, WINDOWS, ChannelRegistry
 from posturebridge.partner.channels.intune import IntuneChannel, IntuneSetup
 from posturebridge.partner.channels.windows import WindowsChannel
 from posturebridge.partner.delivery import DeliveryContext
+from posturebridge.partner.gate import directory_gate
 from posturebridge.partner.graph_client import GraphError, MsalHttpClient
 from posturebridge.partner.onboarding import EnabledOrganisation
 from posturebridge.partner.publisher import PublisherSource
@@ -204,8 +205,9 @@ class OrganisationHost:
                 timeout_seconds=settings.message_timeout_seconds,
             )
         )
+        sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         context = DeliveryContext(
-            sessions=sessionmaker(engine, expire_on_commit=False),
+            sessions=sessions,
             mdm=mdm,
             channels=channels,
             policy=RetryPolicy(settings.backoff_base_seconds, settings.backoff_cap_seconds, settings.max_attempts),
@@ -213,6 +215,7 @@ class OrganisationHost:
             concurrency=settings.concurrency,
             lease=dt.timedelta(seconds=settings.lease_seconds),
             feed_page_size=settings.feed_page_size,
+            gate=directory_gate(settings, sessions, connection.graph, mdm, row.tenant_id),
         )
         worker = Worker(context, feed_wait=settings.feed_wait_seconds, idle=settings.idle_seconds)
         worker.start()
