@@ -149,3 +149,14 @@ def test_graph_refuses_expired_and_foreign_audience_tokens(
             "code": "InvalidAuthenticationToken",
             "message": "Lifetime validation failed, the token is expired.",
         }
+
+
+def test_a_token_issued_after_the_directory_clock_moved_forward_is_valid_by_that_clock(
+    directory_server: DirectoryServer, tenant: SeededTenant
+) -> None:
+    directory_server.clock.advance(dt.timedelta(hours=3))  # iat/nbf three hours ahead of the wall clock
+    token = app_token(directory_server, tenant, ["Device.Read.All"])
+    with graph(directory_server, token) as client:
+        assert client.get("/v1.0/devices").status_code == 200
+        directory_server.clock.advance(dt.timedelta(hours=2))
+        assert client.get("/v1.0/devices").status_code == 401
