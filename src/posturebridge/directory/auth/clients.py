@@ -18,6 +18,7 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from posturebridge.common.clock import aware
 from posturebridge.directory.auth.errors import OAuthError, application_not_found, invalid_client_secret
 from posturebridge.directory.models import (
     Application,
@@ -124,15 +125,11 @@ def authenticate(
     )
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _check_secret(session: Session, application: Application, secret: str, now: dt.datetime) -> None:
     passwords = session.scalars(select(ApplicationPassword).where(ApplicationPassword.application_id == application.id))
     for password in passwords:
         if verify_secret(secret, password.secret_hash):
-            if _aware(password.end_date_time) <= now:
+            if aware(password.end_date_time) <= now:
                 raise OAuthError(
                     "invalid_client",
                     7000222,

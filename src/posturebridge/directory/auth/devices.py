@@ -35,6 +35,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from posturebridge.common.clock import aware
 from posturebridge.device.keys import DeviceKeyError, load_public_key_pem
 from posturebridge.device.proof import ProofError, peek_device_id, verify_device_proof
 from posturebridge.directory.models import Device, DeviceNonce
@@ -64,10 +65,6 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def issue_nonce(session: Session, tenant_id: str | None, now: dt.datetime) -> str:
     """A new srv_challenge nonce (only its hash is stored)."""
     value = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
@@ -91,7 +88,7 @@ def consume_nonce(session: Session, value: str, tenant_id: str, now: dt.datetime
         return "the nonce was not issued by this directory"
     if row.tenant_id is not None and row.tenant_id != tenant_id:
         return "the nonce was issued for another tenant"
-    if _aware(row.expires_date_time) <= now:
+    if aware(row.expires_date_time) <= now:
         return "the nonce has expired"
     # Conditional update: of two concurrent redemptions only one changes the row.
     result = session.execute(

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from posturebridge.common.cache import TtlCache
+from posturebridge.common.clock import aware
 from posturebridge.directory import signins
 from posturebridge.directory.auth.clients import AuthenticatedClient, authenticate
 from posturebridge.directory.auth.devices import DeviceEvidence, device_still_valid, from_device_credential, issue_nonce
@@ -388,10 +389,6 @@ def _scope_items(scopes: RequestedScopes) -> set[str]:
     return {f"{prefix}{permission}" for permission in scopes.permissions} | set(scopes.oidc)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _verify_pkce(row: AuthorizationCode, verifier: str | None) -> None:
     if row.code_challenge is None:
         return
@@ -426,7 +423,7 @@ def authorization_code(request: TokenRequest) -> dict[str, Any]:
             "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an "
             "existing refresh token.",
         )
-    if _aware(row.expires_date_time) <= request.now:
+    if aware(row.expires_date_time) <= request.now:
         raise invalid_grant(
             70008,
             "The provided authorization code or refresh token has expired due to inactivity. Send a new "
@@ -468,7 +465,7 @@ def refresh_token(request: TokenRequest) -> dict[str, Any]:
         raise invalid_grant(
             50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed."
         )
-    if _aware(row.expires_date_time) <= request.now:
+    if aware(row.expires_date_time) <= request.now:
         raise invalid_grant(700082, "The refresh token has expired due to inactivity.")
     user = _check_user(request.session.get(User, row.user_id))
     row.revoked = True
