@@ -28,6 +28,7 @@ from posturebridge.partner.channels.windows import WindowsChannel
 from posturebridge.partner.delivery import DeliveryContext
 from posturebridge.partner.gate import directory_gate
 from posturebridge.partner.graph_client import Credential, GraphClient, MsalHttpClient, MsalTokens
+from posturebridge.partner.pacing import Pacer
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import AUTHORITY_HOST, PartnerSettings
 from posturebridge.partner.shadow import ShadowChannel
@@ -124,7 +125,9 @@ def build(
             settings.windows_certificate_thumbprint if settings.windows_client_id else settings.certificate_thumbprint,
         )
         windows_graph = graph_client(settings, windows, http, token_http)
-        registry.register(WindowsChannel(windows_graph))
+        pacing = settings.pacing()
+        pacer = Pacer(pacing) if pacing is not None else None
+        registry.register(WindowsChannel(windows_graph, pacer=pacer))
         graph = graph or windows_graph
     if settings.shadow_mode and graph is not None:
         registry = shadowed(registry, graph)

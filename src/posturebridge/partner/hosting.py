@@ -35,6 +35,7 @@ from posturebridge.partner.delivery import DeliveryContext
 from posturebridge.partner.gate import directory_gate
 from posturebridge.partner.graph_client import GraphError, MsalHttpClient
 from posturebridge.partner.onboarding import EnabledOrganisation
+from posturebridge.partner.pacing import Pacer, Pacers
 from posturebridge.partner.publisher import PublisherSource
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import PartnerSettings
@@ -116,6 +117,7 @@ class OrganisationHost:
     publishers: PublisherSource
     clock: Callable[[], dt.datetime] = utcnow
     running: dict[str, HostedOrganisation] = field(default_factory=dict)
+    pacers: Pacers | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -178,6 +180,15 @@ class OrganisationHost:
                 onboarding.heartbeat_sent(session, hosted.organisation.registration_id, self.clock(), error)
                 session.commit()
 
+    def _pacer(self, tenant_id: str, channel: str) -> Pacer | None:
+        """The (tenant, channel) pacer every organisation of the tenant shares; None with pacing off."""
+        pacing = self.settings.pacing()
+        if pacing is None:
+            return None
+        if self.pacers is None:
+            self.pacers = Pacers(pacing)
+        return self.pacers.get(tenant_id, channel)
+
     def _start(self, publisher: tenancy.Publisher, row: EnabledOrganisation) -> HostedOrganisation:
         settings = self.settings
         engine = make_engine(org_database_url(settings, row.registration_id))
@@ -196,7 +207,7 @@ class OrganisationHost:
         routes = {p: WINDOWS if p == onboarding.WINDOWS_PLATFORM else INTUNE for p in row.platforms}
         channels = ChannelRegistry(routes=routes)
         if onboarding.WINDOWS_PLATFORM in routes:
-            channels.register(WindowsChannel(connection.graph))
+            channels.register(WindowsChannel(connection.graph, pacer=self._pacer(row.tenant_id, WINDOWS)))
         channels.register(
             IntuneChannel(
                 setup,

@@ -18,6 +18,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from posturebridge.partner.pacing import PacingConfig
+
 GRAPH_URL = "https://graph.microsoft.com"
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 INTUNE_RESOURCE = "https://api.manage.microsoft.com/"
@@ -75,6 +77,19 @@ class PartnerSettings(BaseSettings):
     idle_seconds: float = Field(default=0.5, gt=0, description="Longest sleep of an idle delivery loop.")
     backoff_base_seconds: float = Field(default=1.0, gt=0)
     backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    pacing_enabled: bool = Field(
+        default=True, description="Pace the Graph channels to the directory's write limit (pacing.py)."
+    )
+    pacing_initial_rate: float = Field(
+        default=20.0,
+        gt=0,
+        description="Requests/s per tenant and channel to start at; Graph documents 3,000 writes per 150 s.",
+    )
+    pacing_min_rate: float = Field(default=1.0, gt=0, description="The pacer never goes slower than this.")
+    pacing_max_rate: float = Field(default=5000.0, gt=0, description="Nor faster than this.")
+    pacing_increase_per_second: float = Field(
+        default=0.05, ge=0, description="Requests/s the rate probes up per second of clean answers."
+    )
     message_poll_seconds: float = Field(default=1.0, gt=0, description="Interval between upload status polls.")
     message_timeout_seconds: float = Field(default=120.0, gt=0)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -97,6 +112,17 @@ class PartnerSettings(BaseSettings):
         if self.certificate_path and not self.certificate_thumbprint:
             raise ValueError("certificate_path needs certificate_thumbprint")
         return self
+
+    def pacing(self) -> PacingConfig | None:
+        """The pacers' settings (None: pacing off)."""
+        if not self.pacing_enabled:
+            return None
+        return PacingConfig(
+            initial_rate=self.pacing_initial_rate,
+            min_rate=min(self.pacing_min_rate, self.pacing_initial_rate),
+            max_rate=max(self.pacing_max_rate, self.pacing_initial_rate),
+            increase_per_second=self.pacing_increase_per_second,
+        )
 
     def partner_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.expanduser().resolve() / 'partner.db'}"

@@ -38,6 +38,7 @@ from posturebridge.partner.channels import ChannelRegistry
 from posturebridge.partner.channels.windows import WindowsChannel
 from posturebridge.partner.delivery import DeliveryContext
 from posturebridge.partner.graph_client import Credential, GraphClient, MsalHttpClient, MsalTokens
+from posturebridge.partner.pacing import Pacer
 from posturebridge.partner.retry import RetryPolicy
 from tests.integration.directory.conftest import (  # noqa: F401  (fixtures)
     DirectoryServer,
@@ -244,6 +245,7 @@ def partner_context(
     clock: Callable[[], dt.datetime] = utcnow,
     concurrency: int = 4,
     max_attempts: int = 12,
+    pacer: Pacer | None = None,
 ) -> DeliveryContext:
     """The delivery context ``bootstrap.build`` makes, against the loopback services (optional recording
     transport under the Graph client)."""
@@ -259,7 +261,7 @@ def partner_context(
     )
     graph = GraphClient(world.directory.url, tokens, http, clock=clock)
     registry = ChannelRegistry()
-    registry.register(WindowsChannel(graph, clock=clock))
+    registry.register(WindowsChannel(graph, clock=clock, pacer=pacer))
     return DeliveryContext(
         sessions=sessionmaker(engine, expire_on_commit=False),
         mdm=world.mdm(),

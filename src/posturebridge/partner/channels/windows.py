@@ -2,6 +2,10 @@
 application (graph-facts.md §8: "only applicable for approved MDM apps on Windows devices"), up to 20 per
 ``$batch``. The device is addressed by its ``deviceId`` alternate key, which is what the MDM learns at
 Entra join, so no lookup of the object id is needed. A 204 is success.
+
+With a :class:`~posturebridge.partner.pacing.Pacer` every request (each item of a $batch counts, as Graph
+counts it) waits for the pacer, and every answer adapts it. An item refused for a limit the whole channel
+shares (a 429 with ``x-ms-throttle-scope``) holds the channel for its Retry-After, as a throttled $batch does.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from posturebridge.common.clock import utcnow
 from posturebridge.partner.channels import WINDOWS, Delivery
 from posturebridge.partner.graph_client import ApiResponse, BatchItem, GraphClient, compact, odata_quote
+from posturebridge.partner.pacing import Answer, Pacer
 from posturebridge.partner.queue import CallRecordIn, Claimed
 
 CA_LOG_CHANNEL = "Graph (Windows MDM)"
@@ -24,9 +29,12 @@ class WindowsChannel:
     clock: Callable[[], dt.datetime] = utcnow
     name: str = field(default=WINDOWS)
     chunk_size: int = 20
+    pacer: Pacer | None = None
 
     def deliver(self, items: Sequence[Claimed]) -> list[Delivery]:
         requests = [self._request(item) for item in items]
+        if self.pacer is not None:
+            self.pacer.acquire(len(requests))
         started = self.clock()
         batch: ApiResponse | None = None
         if len(requests) == 1:
@@ -34,6 +42,9 @@ class WindowsChannel:
         else:
             batch, answers = self.graph.batch(requests)
         throttled = batch is not None and batch.status == 429
+        answered = [Answer.of(answer.status, answer.headers) for answer in answers]
+        if self.pacer is not None:
+            self.pacer.record(answered)
         deliveries = []
         for index, (item, request, answer) in enumerate(zip(items, requests, answers, strict=True)):
             where = f" in $batch ({index + 1} of {len(requests)})" if batch is not None else ""
@@ -53,7 +64,7 @@ class WindowsChannel:
                     retry_after=answer.retry_after,
                     error=answer.error_text(),
                     calls=(record,),
-                    throttled_channel=throttled,
+                    throttled_channel=throttled or answered[index].congestion,
                 )
             )
         return deliveries
