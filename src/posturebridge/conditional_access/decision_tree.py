@@ -53,7 +53,7 @@ class Node:
         self.survivors = survivors
         self.indexes = tuple(survivor[0] for survivor in survivors)
         self.children: dict[Hashable, Node] = {}
-        pending = [policy.kinds[chain.at] for _, policy, chain in survivors if not chain.complete]
+        pending = [chain.kind for _, _, chain in survivors if not chain.complete]
         self.kind: str | None = min(pending, key=order.__getitem__) if pending else None
         # None at a leaf, and where the next condition is not one the tree branches on.
         self.key: StageKey | None = keys.get(self.kind) if self.kind is not None else None
@@ -126,7 +126,7 @@ class DecisionTree:
         survivors: list[Survivor] = []
         for survivor in parent.survivors:
             index, policy, chain = survivor
-            if not chain.complete and policy.kinds[chain.at] == kind:
+            if not chain.complete and chain.kind == kind:
                 after = chain.next.get(branch)
                 if after is None:
                     after = policy.step(chain, branch, facts)

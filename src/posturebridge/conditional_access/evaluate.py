@@ -838,13 +838,14 @@ class Chain:
     what ``CompiledPolicy.evaluate`` would give for a sign-in with those keys.
     """
 
-    __slots__ = ("at", "complete", "ids", "next", "outcomes", "results")
+    __slots__ = ("at", "complete", "ids", "kind", "next", "outcomes", "results")
 
-    def __init__(self, outcomes: tuple[ConditionResult, ...], ids: tuple[int, ...], complete: bool) -> None:
+    def __init__(self, outcomes: tuple[ConditionResult, ...], ids: tuple[int, ...], kinds: tuple[str, ...]) -> None:
         self.outcomes = outcomes
         self.ids = ids
         self.at = len(outcomes)  # position of the next condition
-        self.complete = complete
+        self.complete = self.at == len(kinds)
+        self.kind = "" if self.complete else kinds[self.at]  # the next condition
         self.next: dict[Hashable, Chain | PolicyResult] = {}
         self.results: dict[object, PolicyResult] = {}
 
@@ -948,7 +949,7 @@ class CompiledPolicy:
         ids = tuple(map(id, outcomes))
         chain = self.chains.get(ids)
         if chain is None:
-            chain = self.chains[ids] = Chain(outcomes, ids, len(outcomes) == self.length)
+            chain = self.chains[ids] = Chain(outcomes, ids, self.kinds)
         return chain
 
     def resume(self, chain: Chain, facts: Facts, keys: Mapping[str, StageKey], controls: object) -> PolicyResult:
@@ -958,9 +959,8 @@ class CompiledPolicy:
         applied result from ``controls``, the decision's token for ``controls_key(facts)``.
         """
         known = facts.stage_keys
-        kinds = self.kinds
         while not chain.complete:
-            kind = kinds[chain.at]
+            kind = chain.kind
             key = known.get(kind, _MISSING)
             if key is _MISSING:
                 key = known[kind] = keys[kind](facts)
@@ -1150,9 +1150,22 @@ class CompiledPolicySet:
         controls = self._controls_token(facts)
         success, failure = PolicyOutcome.SUCCESS, PolicyOutcome.FAILURE
         enforced: list[PolicyResult] = []
+        known = facts.stage_keys
         for index, policy, chain in survivors:
-            # Most survivors have only the grant controls left: one lookup, inline.
-            result = chain.results.get(controls) if chain.complete else None
+            # Survivors have the grant controls left, or one condition and the controls: ``resume``
+            # inline from memos for those two; on a miss ``resume`` fills them.
+            if chain.complete:
+                result = chain.results.get(controls)
+            else:
+                kind = chain.kind
+                stage_key = known.get(kind, _MISSING)
+                if stage_key is _MISSING:
+                    stage_key = known[kind] = keys[kind](facts)
+                after = chain.next.get(stage_key)
+                if after is None or isinstance(after, PolicyResult):
+                    result = after
+                else:
+                    result = after.results.get(controls) if after.complete else None
             if result is None:
                 result = policy.resume(chain, facts, keys, controls)
             results[index] = result
