@@ -7,10 +7,11 @@ and authentication context, the platform stage the platform string, and so on (`
 ``evaluate.py`` names them). The tree branches on those facts, one condition at a time, for the
 conditions whose facts take few values in practice (resource, client app, platform, location), so
 two sign-ins that agree on them share every policy's outcome up to there. A node holds every
-result settled on the way to it, as a full-length tuple a decision copies in one go, and the
-outcomes so far of the policies still going on (the survivors). The caller finishes the survivors
-from per-policy memos (``CompiledPolicy.resume``): the remaining conditions there read facts of
-many values (device, risk levels, flows) that would make the tree explode if it branched on them.
+result settled on the way to it, as a full-length tuple a decision copies in one go, and for each
+policy still going on (a survivor) its ``Chain`` past the outcomes so far. The tree grows through
+those chains (``CompiledPolicy.step``), and the caller finishes the survivors along them
+(``CompiledPolicy.resume``): the remaining conditions there read facts of many values (device, risk
+levels, flows) that would make the tree explode if it branched on them.
 
 Users are the exception: the ids a user carries are nearly unique per sign-in, so the tree is
 built for a user whom no policy names (the root is chosen by the guest profile alone) and the

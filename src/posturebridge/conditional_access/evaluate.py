@@ -8,10 +8,12 @@ Two paths give the same decision. ``CompiledPolicySet.evaluate_each`` runs every
 and controls in full: the reference. ``CompiledPolicySet.evaluate``, the one served at every token
 request, reuses what earlier sign-ins worked out: each condition's outcome is a function of a few
 facts (``stage_keys`` names them, ``controls_key`` for the grant controls), so outcomes and results
-are memoised on those facts, and a ``DecisionTree`` settles most policies of a sign-in in a few
-dict lookups; only the policies that name one of the user's ids are re-evaluated one by one.
-``tests/unit/conditional_access/test_fast_path.py`` holds the two paths equal. Every memo is
-bounded (``MAX_MEMO`` per policy and stage, the tree by its size).
+are memoised on those facts. A ``DecisionTree`` settles most policies of a sign-in in a few dict
+lookups; the policies still going on at its leaf, and those that name one of the user's ids, follow
+their own ``Chain``: one dict lookup per remaining condition and one for the controls.
+``tests/unit/conditional_access/test_fast_path.py`` and ``test_policy_chains.py`` hold the two paths
+equal. Every memo is bounded (``MAX_MEMO`` per policy and stage, ``CHAIN_MEMOS`` times that for a
+policy's chains, the tree by its size).
 
 Semantics (learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-policies,
 concept-conditional-access-grant, concept-conditional-access-report-only):
