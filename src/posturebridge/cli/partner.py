@@ -87,35 +87,24 @@ def worker(
 @dead_app.command("list")
 def dead_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Dead-lettered devices with the reason and the number of attempts."""
-    _, url = _settings(data_dir)
-    engine = make_engine(url)
-    try:
-        migrate(engine, "partner")
-        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
-            rows = [
-                {
-                    "deviceId": item.device_id,
-                    "platform": item.platform,
-                    "channel": item.channel,
-                    "version": item.version,
-                    "attempts": item.attempts,
-                    "lastStatus": item.last_status,
-                    "reason": item.last_error,
-                    "since": str(queue.aware(item.updated_at)),
-                }
-                for item in queue.dead_letters(session)
-            ]
-    finally:
-        engine.dispose()
+    with _partner_session(data_dir) as session:
+        rows = [
+            {
+                "deviceId": item.device_id,
+                "platform": item.platform,
+                "channel": item.channel,
+                "version": item.version,
+                "attempts": item.attempts,
+                "lastStatus": item.last_status,
+                "reason": item.last_error,
+                "since": str(queue.aware(item.updated_at)),
+            }
+            for item in queue.dead_letters(session)
+        ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} dead-lettered", title_justify="left")
-    for column in ("deviceId", "platform", "attempts", "lastStatus", "reason"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in ("deviceId", "platform", "attempts", "lastStatus", "reason")))
-    Console().print(table)
+    _table(f"{len(rows)} dead-lettered", rows, ("deviceId", "platform", "attempts", "lastStatus", "reason"))
 
 
 @dead_app.command("retry")
@@ -124,15 +113,9 @@ def dead_retry(
     data_dir: DataDir = None,
 ) -> None:
     """Put dead-lettered devices back in the queue with a fresh attempt count."""
-    _, url = _settings(data_dir)
-    engine = make_engine(url)
-    try:
-        migrate(engine, "partner")
-        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
-            count = queue.retry_dead(session, utcnow(), device or None)
-            session.commit()
-    finally:
-        engine.dispose()
+    with _partner_session(data_dir) as session:
+        count = queue.retry_dead(session, utcnow(), device or None)
+        session.commit()
     typer.echo(f"{count} dead-lettered item(s) queued again")
 
 
@@ -143,14 +126,8 @@ def shadow(
     as_json: JsonFlag = False,
 ) -> None:
     """What shadow mode (POSTUREBRIDGE_PARTNER_SHADOW_MODE) would have written, and who would lose access."""
-    _, url = _settings(data_dir)
-    engine = make_engine(url)
-    try:
-        migrate(engine, "partner")
-        with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
-            records = queue.shadow_records(session, latest_only=not history)
-    finally:
-        engine.dispose()
+    with _partner_session(data_dir) as session:
+        records = queue.shadow_records(session, latest_only=not history)
     if as_json:
         typer.echo(json.dumps(records, indent=2))
         return
@@ -203,6 +180,7 @@ def reconcile(
 
 @contextmanager
 def _partner_session(data_dir: Path | None) -> Iterator[Session]:
+    """A unit of work on the partner database, migrated first; the caller commits."""
     _, url = _settings(data_dir)
     engine = make_engine(url)
     try:
