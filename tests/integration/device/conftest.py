@@ -12,10 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from posturebridge.common.clock import utcnow
 from posturebridge.device.agent import AgentEndpoints, BrokerApplication, DeviceAgent, DevicePlatform
 from posturebridge.directory import tenants
-from posturebridge.directory.models import MobilityManagementPolicy, Tenant
 from posturebridge.mdm.client import MdmClient
 from tests.integration.directory.conftest import (  # noqa: F401  (fixtures)
     DirectoryServer,
@@ -24,7 +22,7 @@ from tests.integration.directory.conftest import (  # noqa: F401  (fixtures)
     directory_server,
     seed_tenant,
 )
-from tests.integration.directory.helpers import grant_delegated
+from tests.integration.directory.helpers import add_windows_mdm_application, grant_delegated
 from tests.integration.directory.test_graph_conditional_access import EXCHANGE
 from tests.integration.mdm.conftest import LiveMdm, live_mdm  # noqa: F401  (fixture)
 
@@ -123,20 +121,7 @@ def world(
 
 def add_mdm_application(world: World, applies_to: str, groups: list[str] | None = None) -> str:
     """A Windows MDM application in the tenant (Mobility (MDM and MAM)) with the given MDM user scope."""
-    with world.directory.session() as session:
-        tenant = session.get(Tenant, world.tenant.id)
-        assert tenant is not None
-        app = tenants.add_application(session, tenant, display_name="Contoso MDM", now=utcnow())
-        session.add(
-            MobilityManagementPolicy(
-                tenant_id=tenant.id,
-                kind="mdm",
-                app_id=app.application.app_id,
-                display_name="Contoso MDM",
-                applies_to=applies_to,
-                included_groups=list(groups or []),
-                created_date_time=utcnow(),
-            )
-        )
-        session.commit()
-        return app.application.app_id
+    app_id, _secret = add_windows_mdm_application(
+        world.directory, world.tenant.id, applies_to=applies_to, groups=groups, name="Contoso MDM"
+    )
+    return app_id

@@ -178,3 +178,38 @@ def device_proof(
         now=server.clock(),
         device_certificate=certificate_der if certificate_der is not None else device.certificate_der,
     )
+
+
+def add_windows_mdm_application(
+    server: DirectoryServer,
+    tenant_id: str,
+    *,
+    applies_to: str = "all",
+    groups: list[str] | None = None,
+    permissions: list[str] | None = None,
+    name: str = "posturebridge MDM",
+) -> tuple[str, str]:
+    """An application registered as the tenant's Windows MDM application (Mobility (MDM and MAM)) with the
+    given MDM user scope and application permissions; (appId, client secret)."""
+    from posturebridge.directory.models import MobilityManagementPolicy, Tenant
+
+    now = utcnow()
+    with server.session() as session:
+        tenant = session.get(Tenant, tenant_id)
+        assert tenant is not None
+        app = tenants.add_application(session, tenant, display_name=name, now=now)
+        if permissions:
+            tenants.grant_application_permissions(session, tenant, app.service_principal, permissions, now=now)
+        session.add(
+            MobilityManagementPolicy(
+                tenant_id=tenant_id,
+                kind="mdm",
+                app_id=app.application.app_id,
+                display_name=name,
+                applies_to=applies_to,
+                included_groups=list(groups or []),
+                created_date_time=now,
+            )
+        )
+        session.commit()
+        return app.application.app_id, app.client_secret

@@ -9,11 +9,10 @@ from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
 
 from posturebridge.device.keys import generate_device_key, same_public_key
-from posturebridge.common.clock import utcnow
-from posturebridge.directory.models import Device, DeviceRegisteredPrincipal, DirectoryAudit, MobilityManagementPolicy
+from posturebridge.directory.models import Device, DeviceRegisteredPrincipal, DirectoryAudit
 from posturebridge.directory.registration.ca import OID_DEVICE_ID
 from tests.integration.directory.conftest import DirectoryServer, SeededTenant
-from tests.integration.directory.helpers import drs_token, join_body, register
+from tests.integration.directory.helpers import add_windows_mdm_application, drs_token, join_body, register
 
 
 def test_registration_creates_a_workplace_device_and_returns_its_certificate(
@@ -60,19 +59,7 @@ def test_registration_creates_a_workplace_device_and_returns_its_certificate(
 def test_join_makes_an_azure_ad_device_with_its_mdm_application(
     directory_server: DirectoryServer, tenant: SeededTenant
 ) -> None:
-    mdm_app_id = "0000000a-0000-0000-c000-000000000000"  # Intune, with its MDM user scope set to all users
-    with directory_server.session() as session:
-        session.add(
-            MobilityManagementPolicy(
-                tenant_id=tenant.id,
-                kind="mdm",
-                app_id=mdm_app_id,
-                display_name="Microsoft Intune",
-                applies_to="all",
-                created_date_time=utcnow(),
-            )
-        )
-        session.commit()
+    mdm_app_id, _secret = add_windows_mdm_application(directory_server, tenant.id)
     device = register(
         directory_server,
         tenant,

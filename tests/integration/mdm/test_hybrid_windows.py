@@ -25,6 +25,7 @@ from tests.integration.directory.conftest import (  # noqa: F401  (fixtures)
     directory_server,
     seed_tenant,
 )
+from tests.integration.directory.helpers import add_windows_mdm_application
 from tests.integration.mdm.conftest import free_port
 
 from posturebridge.common.clock import utcnow
@@ -32,7 +33,7 @@ from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.settings import Settings
 from posturebridge.device.agent import AgentEndpoints, BrokerApplication, DeviceAgent
 from posturebridge.directory import tenants
-from posturebridge.directory.models import Device, DirectoryAudit, MobilityManagementPolicy, Tenant
+from posturebridge.directory.models import Device, DirectoryAudit, Tenant
 from posturebridge.mdm.app import create_app
 from posturebridge.mdm.client import MdmApiError, MdmClient
 from posturebridge.mdm.config import MdmConfig
@@ -99,32 +100,13 @@ class HybridWorld:
 @pytest.fixture(scope="module")
 def hybrid(directory_server: DirectoryServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HybridWorld]:  # noqa: F811
     tenant = seed_tenant(directory_server)
-    now = utcnow()
-    with directory_server.session() as session:
-        tenant_row = session.get(Tenant, tenant.id)
-        assert tenant_row is not None
-        app = tenants.add_application(session, tenant_row, display_name="posturebridge MDM", now=now)
-        tenants.grant_application_permissions(
-            session, tenant_row, app.service_principal, ["Device.ReadWrite.All"], now=now
-        )
-        session.add(
-            MobilityManagementPolicy(
-                tenant_id=tenant.id,
-                kind="mdm",
-                app_id=app.application.app_id,
-                display_name="posturebridge MDM",
-                applies_to="all",
-                created_date_time=now,
-            )
-        )
-        session.commit()
-        app_id, app_secret = app.application.app_id, app.client_secret
+    app_id, app_secret = add_windows_mdm_application(directory_server, tenant.id, permissions=["Device.ReadWrite.All"])
 
     data_dir: Path = tmp_path_factory.mktemp("mdm-hybrid")
     engine = make_engine(f"sqlite:///{data_dir / 'mdm.db'}")
     migrate(engine, "mdm")
     with unit_of_work(sessionmaker(engine, expire_on_commit=False)) as session:
-        org = credentials.create_organisation(session, "Hybrid Org", now)
+        org = credentials.create_organisation(session, "Hybrid Org", utcnow())
         session.commit()
     config = MdmConfig(
         workflow_interval_seconds=0.1, workflow_schedule_interval_seconds=0.2, connector_retry_base_seconds=0.2

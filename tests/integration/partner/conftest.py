@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from posturebridge.common.clock import utcnow
 from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.settings import Settings
-from posturebridge.directory import tenants
-from posturebridge.directory.models import Device, MobilityManagementPolicy, Tenant
+from posturebridge.directory.models import Device, Tenant
 from posturebridge.mdm.app import create_app as create_mdm_app
 from posturebridge.mdm.client import MdmClient
 from posturebridge.mdm.config import MdmConfig
@@ -47,6 +46,7 @@ from tests.integration.directory.conftest import (  # noqa: F401  (fixtures)
     directory_server,
     seed_tenant,
 )
+from tests.integration.directory.helpers import add_windows_mdm_application
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -117,6 +117,7 @@ class LinkedDevice:
     agent: MdmClient
     sequence: int = 0
     compliant: bool = True
+    os_version: str = "10.0.22631.3007"
 
 
 @dataclass
@@ -145,7 +146,7 @@ class World:
                 "sequence": sequence,
                 "nonce": uuid.uuid4().hex,
                 "sampledDateTime": utcnow().isoformat(),
-                "osVersion": "10.0.22631.3007",
+                "osVersion": device.os_version,
                 "passcodePresent": compliant,
             },
         )
@@ -180,25 +181,7 @@ class World:
 def build_world(directory: DirectoryServer, mdm_url: str, mdm_engine: Any, devices: int) -> World:
     tenant = seed_tenant(directory)
     now = utcnow()
-    with directory.session() as session:
-        tenant_row = session.get(Tenant, tenant.id)
-        assert tenant_row is not None
-        app = tenants.add_application(session, tenant_row, display_name="posturebridge MDM", now=now)
-        tenants.grant_application_permissions(
-            session, tenant_row, app.service_principal, ["Device.ReadWrite.All"], now=now
-        )
-        session.add(
-            MobilityManagementPolicy(
-                tenant_id=tenant.id,
-                kind="mdm",
-                app_id=app.application.app_id,
-                display_name="posturebridge MDM",
-                applies_to="all",
-                created_date_time=now,
-            )
-        )
-        session.commit()
-        app_id, secret = app.application.app_id, app.client_secret
+    app_id, secret = add_windows_mdm_application(directory, tenant.id, permissions=["Device.ReadWrite.All"])
     with unit_of_work(sessionmaker(mdm_engine, expire_on_commit=False)) as session:
         org = credentials.create_organisation(session, f"Org {uuid.uuid4().hex[:6]}", utcnow())
         session.commit()
