@@ -74,8 +74,10 @@ def run(
                     enrolled: FleetSummary | None = None
                     while not running.done():
                         await asyncio.wait([running], timeout=0.2)
-                        if enrolled is None and fleet.summary().enrolled == devices:
-                            enrolled = fleet.summary()
+                        now = fleet.summary()
+                        tried = now.enrolled + sum(n for kind, n in now.errors.items() if kind.startswith("enrol:"))
+                        if enrolled is None and tried == devices:
+                            enrolled = now
                     return await running, enrolled
 
             return asyncio.run(main())

@@ -69,7 +69,8 @@ def test_up_with_a_fleet_enrols_the_devices_and_stops_with_the_services(tmp_path
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert f"fleet: {FLEET} simulated devices" in out and f"{FLEET} / {FLEET}" in out  # the fleet's summary
-    assert stopped_in < 3, f"up took {stopped_in:.1f} s to stop"
+    # About 0.3 s on an idle machine; interpreter teardown stretches it on a loaded one, with or without a fleet.
+    assert stopped_in < 5, f"up took {stopped_in:.1f} s to stop"
     for child in children:
         assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
 

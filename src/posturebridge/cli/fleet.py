@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +191,7 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON, no live view.")] = False,
     quiet: Annotated[bool, typer.Option(help="No live view; the summary only.")] = False,
+    companion: Annotated[bool, typer.Option(hidden=True, help="Run as `up --fleet`'s companion process.")] = False,
 ) -> None:
     """Enrol DEVICES simulated devices in the MDM and send posture samples until the duration is over."""
     settings = load_settings(data_dir=data_dir)
@@ -215,7 +218,7 @@ def simulate(
         seed=seed,
     )
     console = Console()
-    if as_json or quiet:
+    if as_json or quiet or companion:
         summary = asyncio.run(run_fleet(target, config))
     else:
         progress = _Progress(target)
@@ -226,3 +229,8 @@ def simulate(
         typer.echo(json.dumps(summary.to_dict(), indent=2))
     else:
         console.print(render(summary, f"fleet summary ({summary.elapsed_s:.1f} s)"))
+    if companion:
+        # `up` stops within about a second; tearing down this interpreter's imports can take longer than the
+        # fleet's own stop on a loaded machine, and nothing is left to clean up: the clients are closed.
+        sys.stdout.flush()
+        os._exit(0)

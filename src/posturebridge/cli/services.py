@@ -66,7 +66,7 @@ def fleet_command(settings: Settings, devices: int) -> list[str]:
         str(devices),
         "--data-dir",
         data_dir,
-        "--quiet",
+        "--companion",
     ]
 
 

@@ -198,7 +198,7 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 def error_kind(error: Exception) -> str:
     """A short, stable name for an error, to count errors by kind."""
     if isinstance(error, MdmApiError):
-        return "unreachable" if error.status_code == 0 else f"{error.code} (HTTP {error.status_code})"
+        return error.code if error.status_code == 0 else f"{error.code} (HTTP {error.status_code})"
     if isinstance(error, ValidationError):
         return "invalid answer"
     return type(error).__name__

@@ -46,7 +46,8 @@ class AsyncMdmClient:
         try:
             response = await self._http.request(call.method, self._base + call.path, json=call.json, headers=headers)
         except httpx.HTTPError as exc:
-            raise MdmApiError(0, "unreachable", f"the MDM at {self._base} did not answer: {exc}") from exc
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+            raise MdmApiError(0, code, f"the MDM at {self._base} did not answer: {exc or type(exc).__name__}") from exc
         if not response.is_success:
             raise error_of(response)
         return call.model.model_validate(response.json())
