@@ -833,11 +833,12 @@ class Chain:
     """A policy's condition chain past ``outcomes`` (every one satisfied), and what comes next.
 
     ``next`` maps the stage key of the next condition to the chain past it, or to the policy's
-    notApplied result when that condition is not satisfied; on a ``complete`` chain (every condition
-    holds) ``results`` maps a controls token to the applied result. A decision thus follows one dict lookup
-    per condition instead of building outcome tuples. Chains are shared by outcome identities
-    (``ids``), so two keys with the same outcome lead to the same chain. Only memos: every entry is
-    what ``CompiledPolicy.evaluate`` would give for a sign-in with those keys.
+    notApplied result when that condition is not satisfied; on a ``complete`` chain (every
+    condition holds) ``results`` maps a controls token to the applied result. A decision thus
+    follows one dict lookup per condition instead of building outcome tuples. Chains are shared by
+    outcome identities (``ids``), so two keys with the same outcome lead to the same chain. Only
+    memos: every entry is what ``CompiledPolicy.evaluate`` would give for a sign-in with those keys,
+    so a chain emptied by the bound (``CompiledPolicy._remember``) stays right and refills.
     """
 
     __slots__ = ("at", "complete", "ids", "kind", "next", "outcomes", "results")
