@@ -27,7 +27,16 @@ from rich.table import Table
 from rich.text import Text
 
 from posturebridge.cli.common import load_settings
-from posturebridge.device.fleet import DEFAULT_MIX, Fleet, FleetConfig, FleetError, FleetSummary, parse_platform_mix
+from posturebridge.device.agent import BrokerApplication
+from posturebridge.device.fleet import (
+    DEFAULT_MIX,
+    Fleet,
+    FleetConfig,
+    FleetError,
+    FleetSummary,
+    RegistrationTarget,
+    parse_platform_mix,
+)
 from posturebridge.mdm.async_client import AsyncMdmClient
 from posturebridge.mdm.client import MdmApiError, MdmClient
 
@@ -43,15 +52,40 @@ class FleetTarget:
     mdm_url: str
     enrollment_token: str
     user_names: tuple[str, ...] = ()
+    registration: RegistrationTarget | None = None
 
 
-def _demo_mdm(data_dir: Path) -> dict[str, Any] | None:
+def _demo(data_dir: Path) -> dict[str, Any]:
     try:
         content = json.loads((data_dir / "demo.json").read_text())
     except (OSError, ValueError):
-        return None
-    section = content.get("mdm") if isinstance(content, dict) else None
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def _demo_mdm(data_dir: Path) -> dict[str, Any] | None:
+    section = _demo(data_dir).get("mdm")
     return section if isinstance(section, dict) else None
+
+
+def demo_registration(data_dir: Path) -> RegistrationTarget | None:
+    """The directory, broker and user accounts of demo.json, for devices that register; None without them."""
+    demo = _demo(data_dir)
+    broker, users = demo.get("broker"), demo.get("users")
+    if not isinstance(broker, dict) or not isinstance(users, list) or not demo.get("directory_url"):
+        return None
+    accounts = {
+        str(user["userPrincipalName"]).split("@")[0]: (str(user["userPrincipalName"]), str(user["password"]))
+        for user in users
+        if isinstance(user, dict) and user.get("userPrincipalName") and user.get("password")
+    }
+    return RegistrationTarget(
+        directory_url=str(demo["directory_url"]),
+        tenant_id=str(demo["tenant_id"]),
+        broker=BrokerApplication(str(broker["client_id"]), str(broker["redirect_uri"])),
+        accounts=accounts,
+        ca_bundle=demo.get("ca_bundle"),
+    )
 
 
 def resolve_target(
@@ -94,7 +128,7 @@ def resolve_target(
             raise FleetError(f"the MDM could not make an enrolment token: {error.message} [{error.code}]") from None
     if token is None:
         raise FleetError("the MDM's answer carries no enrolment token")
-    return FleetTarget(url, token, users)
+    return FleetTarget(url, token, users, demo_registration(data_dir) if demo is not None else None)
 
 
 async def run_fleet(
@@ -156,6 +190,8 @@ def render(summary: FleetSummary, title: str, rate: float | None = None) -> Grou
     table.add_column(style="bold")
     table.add_column()
     table.add_row("devices enrolled", f"{summary.enrolled} / {summary.devices}")
+    if summary.registered:
+        table.add_row("registered in Entra", str(summary.registered))
     table.add_row("samples", f"{summary.samples} ({summary.accepted} accepted), {summary.flips} posture changes")
     shown_rate = summary.samples_per_second if rate is None else rate
     table.add_row("samples/s", f"{shown_rate:,.1f}")
@@ -189,6 +225,9 @@ def simulate(
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="POSTUREBRIDGE_MDM_API_KEY")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where demo.json is.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
+    register_fraction: Annotated[
+        float, typer.Option(help="Share of devices that also register in Entra through the broker (needs demo.json).")
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON, no live view.")] = False,
     quiet: Annotated[bool, typer.Option(help="No live view; the summary only.")] = False,
     companion: Annotated[bool, typer.Option(hidden=True, help="Run as `up --fleet`'s companion process.")] = False,
@@ -216,6 +255,8 @@ def simulate(
         concurrency=concurrency,
         user_names=target.user_names,
         seed=seed,
+        register_fraction=register_fraction,
+        registration=target.registration,
     )
     console = Console()
     if as_json or quiet or companion:

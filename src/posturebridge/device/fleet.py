@@ -19,16 +19,30 @@ import datetime as dt
 import math
 import random
 import secrets
+import ssl
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from posturebridge.common.errors import CommandError
-from posturebridge.device.agent import DevicePlatform, platform_defaults, posture_sample
+from posturebridge.device.agent import (
+    AgentEndpoints,
+    AgentError,
+    BrokerApplication,
+    DeviceAgent,
+    DevicePlatform,
+    platform_defaults,
+    posture_sample,
+)
+from posturebridge.device.deeplinks import DeepLinkError
+from posturebridge.device.state import AgentState
 from posturebridge.mdm.async_client import AsyncMdmClient
 from posturebridge.mdm.calls import check_in as check_in_call
 from posturebridge.mdm.calls import enroll as enroll_call
@@ -38,6 +52,7 @@ Clock = Callable[[], dt.datetime]
 DEFAULT_MIX = "ios=40,android=30,macos=15,windows=15"
 LATENCY_RESERVOIR = 100_000
 STOP_GRACE_S = 5.0
+REGISTRATIONS_IN_FLIGHT = 2
 
 # The names `--platform-mix` accepts, lower case, for the MDM's platform spellings.
 PLATFORM_NAMES: Mapping[str, DevicePlatform] = {platform.value.lower(): platform for platform in DevicePlatform}
@@ -106,6 +121,19 @@ def allocate(devices: int, mix: Mapping[DevicePlatform, float]) -> list[DevicePl
 
 
 @dataclass(frozen=True)
+class RegistrationTarget:
+    """What a device needs to register in the directory through the broker: the directory, the tenant's broker
+    application, and the Entra account of each MDM user."""
+
+    directory_url: str
+    tenant_id: str
+    broker: BrokerApplication
+    accounts: Mapping[str, tuple[str, str]]
+    """MDM user name -> (userPrincipalName, password)."""
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     devices: int
     mix: Mapping[DevicePlatform, float]
@@ -120,6 +148,9 @@ class FleetConfig:
     user_names: Sequence[str] = ()
     """MDM users the devices are enrolled for, in turn; none: devices without a user."""
     seed: int | None = None
+    register_fraction: float = 0.0
+    """The share of devices that also register in the directory (the broker flow), after enrolling."""
+    registration: RegistrationTarget | None = None
 
     def __post_init__(self) -> None:
         if self.devices < 1:
@@ -132,6 +163,12 @@ class FleetConfig:
             raise FleetError("--duration must be more than zero seconds")
         if self.concurrency < 1:
             raise FleetError("--concurrency must be at least 1")
+        if not 0 <= self.register_fraction <= 1:
+            raise FleetError("--register-fraction must be between 0 and 1")
+        if self.register_fraction and self.registration is None:
+            raise FleetError("--register-fraction needs the directory and the tenant's broker (demo.json)")
+        if self.register_fraction and not self.user_names:
+            raise FleetError("--register-fraction needs devices enrolled for users (demo.json's MDM users)")
 
 
 @dataclass
@@ -147,6 +184,7 @@ class SimulatedDevice:
     compliance_state: str | None = None
     transitions: int = 0
     """Compliance state changes this device saw; its enrolment counts as one, as the MDM's feed records it."""
+    entra_device_id: str | None = None
 
     def observe(self, state: str) -> None:
         if state != self.compliance_state:
@@ -160,6 +198,7 @@ class FleetSummary:
 
     devices: int
     enrolled: int
+    registered: int
     samples: int
     accepted: int
     flips: int
@@ -177,6 +216,7 @@ class FleetSummary:
         return {
             "devices": self.devices,
             "enrolled": self.enrolled,
+            "registered": self.registered,
             "samples": self.samples,
             "accepted": self.accepted,
             "flips": self.flips,
@@ -213,6 +253,7 @@ class Fleet:
         self._clock = clock
         self._random = random.Random(config.seed)
         self._gate = asyncio.Semaphore(config.concurrency)
+        self._registrations = asyncio.Semaphore(REGISTRATIONS_IN_FLIGHT)
         self._stop = asyncio.Event()
         self.devices = [
             self._new_device(index, platform) for index, platform in enumerate(allocate(config.devices, config.mix))
@@ -302,6 +343,8 @@ class Fleet:
             except Exception as error:
                 self.errors[f"enrol: {error_kind(error)}"] += 1
                 return
+        if self.config.register_fraction and self._random.random() < self.config.register_fraction:
+            await self._register(device)
         if not await self._sleep(self._random.uniform(0, interval)):
             return
         tick_churn = 1.0 - math.exp(-self.config.churn * interval / 60.0) if interval > 0 else 0.0
@@ -358,6 +401,48 @@ class Fleet:
             self.accepted += 1
         device.observe(answer.compliance_state)
 
+    async def _register(self, device: SimulatedDevice) -> None:
+        """The device agent's broker flow (sign-in, DRS join, the Entra device ID to the MDM), one
+        implementation: `DeviceAgent.register`, run in a worker thread with a state file of its own."""
+        async with self._registrations:
+            if self.stopping:
+                return
+            try:
+                device.entra_device_id = await asyncio.to_thread(self._register_blocking, device)
+            except (AgentError, DeepLinkError, MdmApiError, httpx.HTTPError, OSError) as error:
+                self.errors[f"register: {type(error).__name__}"] += 1
+
+    def _register_blocking(self, device: SimulatedDevice) -> str:
+        target = self.config.registration
+        assert target is not None and device.device_id is not None and device.user_name is not None
+        upn, password = target.accounts[device.user_name]
+        endpoints = AgentEndpoints(
+            mdm_url=self._client.base_url,
+            directory_url=target.directory_url,
+            broker=target.broker,
+            tenant=target.tenant_id,
+        )
+        state = AgentState(
+            platform=device.platform.value,
+            model=device.model,
+            os_version=str(device.posture["osVersion"]),
+            display_name=f"{device.platform.value} {device.model} #{device.index}",
+            mdm_device_id=device.device_id,
+            mdm_device_token=device.device_token,
+            user_name=device.user_name,
+        )
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else True
+        )
+        with (
+            tempfile.TemporaryDirectory(prefix="pb-fleet-device-") as home,
+            httpx.Client(verify=verify, timeout=30.0, trust_env=False) as directory,
+            DeviceAgent(
+                Path(home) / "state.json", state, endpoints, clock=self._clock, directory_http=directory
+            ) as agent,
+        ):
+            return agent.register(agent.registration_link(), upn, password).entra_device_id
+
     def _record_latency(self, seconds: float) -> None:
         # Reservoir sampling keeps percentiles honest over long runs in bounded memory.
         self._latencies_seen += 1
@@ -375,6 +460,7 @@ class Fleet:
         return FleetSummary(
             devices=len(self.devices),
             enrolled=sum(1 for device in self.devices if device.device_id is not None),
+            registered=sum(1 for device in self.devices if device.entra_device_id is not None),
             samples=self.samples,
             accepted=self.accepted,
             flips=self.flips,

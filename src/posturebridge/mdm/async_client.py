@@ -28,6 +28,11 @@ class AsyncMdmClient:
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout, trust_env=False)
 
+    @property
+    def base_url(self) -> str:
+        """The MDM's URL (without ``/api/v1``)."""
+        return self._base.removesuffix(API_PREFIX)
+
     async def aclose(self) -> None:
         if self._own_http:
             await self._http.aclose()

@@ -7,12 +7,22 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
 from posturebridge.demo.mdm_seed import MINIMUM_OS, policy_document
 from posturebridge.device.agent import DevicePlatform
-from posturebridge.device.fleet import Fleet, FleetConfig, FleetError, FleetSummary, parse_platform_mix
+from posturebridge.device.fleet import (
+    Fleet,
+    FleetConfig,
+    FleetError,
+    FleetSummary,
+    RegistrationTarget,
+    parse_platform_mix,
+)
+from posturebridge.directory.models import Device
 from posturebridge.mdm.async_client import AsyncMdmClient
 from posturebridge.mdm.client import MdmClient
+from tests.integration.device.conftest import World
 from tests.integration.mdm.conftest import LiveMdm, live_mdm  # noqa: F401  (fixture)
 from tests.support import free_port
 
@@ -96,3 +106,35 @@ def test_an_unreachable_mdm_stops_the_fleet_with_one_line() -> None:
     config = FleetConfig(devices=3, mix={DevicePlatform.IOS: 1}, enrollment_token="pbe_x", duration=1)
     with pytest.raises(FleetError, match="did not answer"):
         _run(f"http://127.0.0.1:{free_port()}", config)
+
+
+def test_a_fraction_of_the_fleet_registers_through_the_broker(world: World) -> None:
+    token = world.admin.create_enrollment_token(max_uses=3).token
+    assert token is not None
+    user = world.tenant.user
+    config = FleetConfig(
+        devices=3,
+        mix=parse_platform_mix("ios=1,android=1,macos=1"),
+        enrollment_token=token,
+        interval=1.0,
+        duration=20.0,
+        user_names=[world.mdm_user_name],
+        register_fraction=1.0,
+        registration=RegistrationTarget(
+            directory_url=world.directory.url,
+            tenant_id=world.tenant.id,
+            broker=world.endpoints.broker,
+            accounts={world.mdm_user_name: (user.upn, user.password)},
+            ca_bundle=str(world.directory.ca_file),
+        ),
+        seed=3,
+    )
+    fleet, summary = _run(world.mdm.url, config)
+    assert summary.errors == {} and summary.registered == 3
+    inventory = {device.id: device for device in world.admin.iter_devices()}
+    with world.directory.session() as session:
+        for device in fleet.devices:
+            assert device.device_id is not None and device.entra_device_id is not None
+            assert inventory[device.device_id].entra_device_id == device.entra_device_id
+            row = session.scalars(select(Device).where(Device.device_id == device.entra_device_id)).one()
+            assert row.tenant_id == world.tenant.id
