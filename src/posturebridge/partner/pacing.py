@@ -51,7 +51,7 @@ class PacingConfig:
 
     initial_rate: float = 20.0
     """Requests per second to start at (3,000 writes per 150 s)."""
-    min_rate: float = 1.0
+    min_rate: float = 2.0
     max_rate: float = 5_000.0
     increase_per_second: float = 0.05
     """Additive probe: requests/s added per second of clean answers while the pacer holds the channel back."""

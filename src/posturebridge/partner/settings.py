@@ -85,7 +85,7 @@ class PartnerSettings(BaseSettings):
         gt=0,
         description="Requests/s per tenant and channel to start at; Graph documents 3,000 writes per 150 s.",
     )
-    pacing_min_rate: float = Field(default=1.0, gt=0, description="The pacer never goes slower than this.")
+    pacing_min_rate: float = Field(default=2.0, gt=0, description="The pacer never goes slower than this.")
     pacing_max_rate: float = Field(default=5000.0, gt=0, description="Nor faster than this.")
     pacing_increase_per_second: float = Field(
         default=0.05, ge=0, description="Requests/s the rate probes up per second of clean answers."
