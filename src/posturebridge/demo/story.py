@@ -536,11 +536,9 @@ class Story:
         console.print(table)
         record = self.device_record(str(agent.state.entra_device_id))
         assert record is not None
-        audits = [
-            audit
-            for audit in self.graph.list("/auditLogs/directoryAudits?$filter=category eq 'Device'")
-            if any(target.get("id") == record["id"] for target in audit.get("targetResources") or [])
-        ]
+        audits = list(
+            self.graph.list(f"/auditLogs/directoryAudits?$filter=targetResources/any(t: t/id eq '{record['id']}')")
+        )
         audits.sort(key=lambda audit: str(audit["activityDateTime"]))
         table = Table(title="Directory audit entries for the iPhone", title_justify="left")
         for column in ("time", "activity", "initiated by", "result"):

@@ -137,6 +137,16 @@ def test_the_mdm_application_marks_its_windows_devices_compliant(
         assert client.patch(f"/v1.0/devices/{other.id}", json={"isCompliant": True}).status_code == 403
         activities = [e["activityDisplayName"] for e in client.get("/v1.0/auditLogs/directoryAudits").json()["value"]]
         assert "Device no longer compliant" in activities
+        # learn.microsoft.com/graph/api/directoryaudit-list: $filter=targetResources/any(t: t/id eq '{id}')
+        about_mine = client.get(f"/v1.0/auditLogs/directoryAudits?$filter=targetResources/any(t: t/id eq '{mine.id}')")
+        assert about_mine.status_code == 200, about_mine.text
+        entries = about_mine.json()["value"]
+        assert entries and all(any(t["id"] == mine.id for t in e["targetResources"]) for e in entries)
+        assert {"Update device", "Device no longer compliant"} <= {e["activityDisplayName"] for e in entries}
+        about_other = client.get(
+            f"/v1.0/auditLogs/directoryAudits?$filter=targetResources/any(t: t/id eq '{other.id}')"
+        )
+        assert about_other.json()["value"] == []
 
 
 @pytest.mark.parametrize(

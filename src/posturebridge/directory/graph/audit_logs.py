@@ -15,7 +15,7 @@ from posturebridge.common.clock import graph_datetime
 from posturebridge.directory.graph.core import GraphRequest, json_response
 from posturebridge.directory.graph.errors import not_found
 from posturebridge.directory.graph.listing import list_page
-from posturebridge.directory.graph.odata import DIRECTORY_AUDIT, ResourceCatalogue
+from posturebridge.directory.graph.odata import DIRECTORY_AUDIT, JsonArray, ResourceCatalogue
 from posturebridge.directory.models import DirectoryAudit
 
 READ = ("AuditLog.Read.All",)
@@ -38,6 +38,8 @@ CATALOGUE = ResourceCatalogue.bind(
         "initiatedBy/user/userPrincipalName": _c.initiated_by["user"]["userPrincipalName"].as_string(),
         "initiatedBy/app/appId": _c.initiated_by["app"]["appId"].as_string(),
         "initiatedBy/app/displayName": _c.initiated_by["app"]["displayName"].as_string(),
+        # targetResources/any(t: t/id eq '…') and t/displayName, as the directoryAudit list page documents
+        "targetResources": JsonArray(_c.target_resources),
     },
 )
 
