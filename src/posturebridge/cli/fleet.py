@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -135,7 +136,7 @@ async def run_fleet(
     target: FleetTarget,
     config: FleetConfig,
     *,
-    on_progress: Any = None,
+    on_progress: Callable[[FleetSummary], None] | None = None,
 ) -> FleetSummary:
     """Run a fleet until its duration ends or SIGINT/SIGTERM; `on_progress(summary)` every half second."""
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
