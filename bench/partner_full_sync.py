@@ -6,7 +6,9 @@ Runs, each with a fresh partner database and the directory's device records rese
 1. throttling off, pacing off: devices per second until every device is written (or ``--max-seconds``);
 2. Graph's documented limits on (tenant size S: 3,000 writes per 150 s per app and tenant, i.e. 20/s, on a
    3,000 write burst), pacing with its defaults (it starts at 20 requests/s), for ``--seconds``;
-3. the same limits, pacing started far too fast (``--fast-rate``), to show that it finds the limit.
+3. the same limits, pacing started far too fast (``--fast-rate``), to show that it finds the limit;
+4. (``drained``) the same limits with the directory's write bucket already empty, as for a sync that has been
+   writing for a while, pacing with its defaults: the steady state, whatever the machine's own speed.
 
 For 2 and 3: writes/s the directory accepted after the first ``--warmup`` seconds against the limit, and the
 share of requests throttled (429) in that time, from the pacer's counts and from the directory's records.
@@ -32,7 +34,7 @@ from sqlalchemy import func, select, update
 from tests.integration.partner.conftest import World, partner_context
 
 from partner_setup import start
-from posturebridge.directory.graph.throttling import Throttler
+from posturebridge.directory.graph.throttling import Throttler, throttling_config
 from posturebridge.directory.models import Device
 from posturebridge.partner.pacing import Pacer, PacingConfig
 from posturebridge.partner.worker import Worker
@@ -57,10 +59,17 @@ def written(world: World) -> int:
         return int(session.scalar(query) or 0)
 
 
-def prepare(world: World, throttling: dict[str, Any]) -> None:
+def prepare(world: World, throttling: dict[str, Any], drained: bool = False) -> None:
     reset_directory(world)
     world.set_faults(throttling)
-    world.directory.directory.throttler = Throttler(clock=time.monotonic)  # full buckets, as for a new app
+    throttler = Throttler(clock=time.monotonic)  # full buckets, as for a new application
+    if drained:
+        throttler.configure(world.tenant.id, throttling_config(throttling))
+        while throttler.decide(
+            app_id=world.windows_app_id, tenant_id=world.tenant.id, method="PATCH", path="/v1.0/devices/drain"
+        ).allowed:
+            pass
+    world.directory.directory.throttler = throttler
     time.sleep(2.5)  # the directory caches a tenant's settings for 2 s
 
 
@@ -87,9 +96,11 @@ def full_sync(world: World, total: int, concurrency: int, throttling: dict[str, 
     return {"devices": count, "of": total, "seconds": round(elapsed, 2), "devicesPerSecond": round(count / elapsed, 1)}
 
 
-def paced(world: World, concurrency: int, config: PacingConfig, seconds: float, warmup: float) -> dict[str, Any]:
+def paced(
+    world: World, concurrency: int, config: PacingConfig, seconds: float, warmup: float, drained: bool = False
+) -> dict[str, Any]:
     """``seconds`` of full sync under the documented limits with a pacer: what it achieved after ``warmup``."""
-    prepare(world, DOCUMENTED)
+    prepare(world, DOCUMENTED, drained)
     pacer = Pacer(config)
     worker = worker_for(world, concurrency, pacer)
     started = time.monotonic()
@@ -107,6 +118,7 @@ def paced(world: World, concurrency: int, config: PacingConfig, seconds: float, 
     window = seconds - warmup
     return {
         "initialRate": config.initial_rate,
+        "drained": drained,
         "seconds": seconds,
         "warmup": warmup,
         "limitPerSecond": WRITE_LIMIT,
@@ -132,7 +144,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0, help="length of each run under the limits")
     parser.add_argument("--warmup", type=float, default=30.0)
     parser.add_argument("--fast-rate", type=float, default=1_000.0, help="pacer start of the fast run")
-    parser.add_argument("--runs", default="off,documented,fast", help="off, faults, documented, fast")
+    parser.add_argument("--runs", default="off,documented,fast,drained", help="of off,faults,documented,fast,drained")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     enrolled = min(args.enrolled, args.devices)
@@ -148,11 +160,13 @@ def main() -> None:
             figures["off"]["load"] = os.getloadavg()[0]
         if "faults" in wanted:
             figures["faults"] = full_sync(world, args.devices, args.concurrency, FAULTS, args.max_seconds)
-        runs = [("documented", PacingConfig())] if "documented" in wanted else []
+        runs = [("documented", PacingConfig(), False)] if "documented" in wanted else []
         if "fast" in wanted:
-            runs.append(("documentedFastStart", PacingConfig(initial_rate=args.fast_rate)))
-        for name, config in runs:
-            figures[name] = paced(world, args.concurrency, config, args.seconds, args.warmup)
+            runs.append(("documentedFastStart", PacingConfig(initial_rate=args.fast_rate), False))
+        if "drained" in wanted:
+            runs.append(("documentedDrained", PacingConfig(), True))
+        for name, config, drained in runs:
+            figures[name] = paced(world, args.concurrency, config, args.seconds, args.warmup, drained)
             figures[name]["load"] = os.getloadavg()[0]
     finally:
         for server in servers:
@@ -172,10 +186,12 @@ def main() -> None:
         print(
             f"20% 429 + 5% 500: {faults['devices']} devices in {faults['seconds']} s ({faults['devicesPerSecond']}/s)"
         )
-    for name, _ in runs:
+    for name, _, drained in runs:
         run = figures[name]
+        bucket = "empty" if drained else "full"
         print(
-            f"documented limits, pacer from {run['initialRate']:g}/s, {run['seconds']:g} s: after {run['warmup']:g} s "
+            f"documented limits (write bucket {bucket} at the start), pacer from {run['initialRate']:g}/s, "
+            f"{run['seconds']:g} s: after {run['warmup']:g} s "
             f"{run['writesPerSecond']} writes/s = {run['ofLimit']:.1%} of {run['limitPerSecond']:g}/s "
             f"({run['devicesWrittenPerSecond']} devices/s by the directory), throttled {run['throttled']} of "
             f"{run['sent']} ({run['throttledShare']:.2%}); warm-up {run['warmupThrottled']} of {run['warmupSent']} "
