@@ -236,7 +236,9 @@ def run_wrk(url: str, script: str, seconds: float, concurrency: int) -> dict[str
         ).stdout
     finally:
         os.unlink(handle.name)
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -270,6 +272,10 @@ def run_with_wrk(url: str, data: dict[str, Any], seconds: float, concurrency: in
     return {"tokens": tokens, "lookups": lookups}
 
 
+def _load(averages: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in averages)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", type=int, default=100_000)
@@ -282,6 +288,7 @@ def main() -> None:
         "--client", choices=["auto", "wrk", "python"], default="auto", help="load generator (auto: wrk when installed)"
     )
     args = parser.parse_args()
+    load_before = os.getloadavg()  # the machine is shared: figures mean little without its load beside them
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         database_url = args.database_url or f"sqlite:///{data_dir / 'directory.db'}"
@@ -331,13 +338,16 @@ def main() -> None:
         "database": database_url.split(":", 1)[0],
         "client": client,
         "server_workers": args.server_workers,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print(
         f"database {result['config']['database']}, {args.devices:,} devices, {args.concurrency} concurrent "
-        f"connections from {client}"
+        f"connections from {client}; load average (1/5/15 min) {_load(load_before)} before, "
+        f"{_load(result['config']['load_average_after'])} after"
     )
     for name in ("tokens", "lookups"):
         r = result[name]
