@@ -22,6 +22,7 @@ from posturebridge.directory import tenants
 from posturebridge.directory.models import Tenant
 from tests.integration.directory.browser import authorize_url, pkce_pair
 from tests.integration.directory.conftest import DirectoryServer, SeededTenant
+from tests.integration.directory.graph_support import app_token, graph
 from tests.integration.directory.helpers import RegisteredDevice, claims_of, register
 
 if TYPE_CHECKING:
@@ -211,7 +212,13 @@ def test_a_pkeyauth_sign_in_in_chromium_comes_from_the_device_only_with_its_key(
         directory_server, tenant, client_id, answer["code"], redirect_uri=loopback.url, code_verifier=verifier
     )
     claims = claims_of(str(tokens["access_token"]))
+    with graph(directory_server, app_token(directory_server, tenant, ["AuditLog.Read.All"])) as admin:
+        log = admin.get(f"/v1.0/auditLogs/signIns?$filter=appId eq '{client_id}'")
+    assert log.status_code == 200, log.text
+    (entry,) = log.json()["value"]
     if forged:
         assert "deviceid" not in claims  # refused: the sign-in is from an unknown device
+        assert not entry["deviceDetail"].get("deviceId")
     else:
         assert claims["deviceid"] == device.device_id
+        assert entry["deviceDetail"]["deviceId"] == device.device_id  # the sign-in log shows the device
