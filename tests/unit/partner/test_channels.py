@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from posturebridge.mdm.client import MdmClient
 from posturebridge.partner.channels.intune import INTUNE_APP_ID, IntuneChannel, IntuneSetup
@@ -233,3 +234,14 @@ def test_a_device_without_a_user_is_refused_before_any_upload() -> None:
     [delivery] = intune_channel(fake, StaticTokens()).deliver([item(1, platform="macOS")])
     assert delivery.status == 400 and "no user" in (delivery.error or "")
     assert not any("DataUploadMessages" in u for _, u, _ in fake.calls)
+
+
+def test_polls_start_short_and_back_off_to_the_poll_interval() -> None:
+    fake = FakeIntune()
+    fake.polls = -4  # five answers "Processing" before "Completed"
+    slept: list[float] = []
+    channel = intune_channel(fake, StaticTokens())
+    channel.sleep, channel.poll_seconds = slept.append, 0.3
+    [delivery] = channel.deliver([item(1, platform="iOS", user="user-1")])
+    assert delivery.ok
+    assert slept == pytest.approx([0.05, 0.1, 0.2, 0.3, 0.3])

@@ -39,6 +39,7 @@ TENANT_API = "api-version=1.6"
 UPLOAD_API = "api-version=1.2"
 INVENTORY, COMPLIANCE = 1, 4
 CA_LOG_CHANNEL = "Intune partner compliance"
+FIRST_POLL_SECONDS = 0.05
 
 # MDM platform -> the Platform of a partner compliance policy (Fleet sends 'macOS'; the example shows 'iOS').
 POLICY_PLATFORM = {"iOS": "iOS", "iPadOS": "iOS", "android": "android", "macOS": "macOS", "linux": "linux"}
@@ -199,14 +200,18 @@ class IntuneChannel:
         return Delivery(item, retryable, final.retry_after, error, tuple(calls))
 
     def poll(self, url: str) -> tuple[str, ApiResponse]:
-        """Poll the message until Completed or Failed, an error answer, or the timeout."""
+        """Poll the message until Completed or Failed, an error answer, or the timeout. The interval starts
+        short and doubles up to ``poll_seconds``: a message is often processed within a fraction of a second,
+        and the delivery round that sent it waits for its outcome."""
         deadline = self.clock() + dt.timedelta(seconds=self.timeout_seconds)
+        interval = min(FIRST_POLL_SECONDS, self.poll_seconds)
         while True:
             answer = self.setup.intune.send("GET", url)
             status = str(_field(answer.body, "Status") or "") if answer.ok else "unknown"
             if not answer.ok or status in ("Completed", "Failed") or self.clock() >= deadline:
                 return status, answer
-            self.sleep(self.poll_seconds)
+            self.sleep(interval)
+            interval = min(interval * 2, self.poll_seconds)
 
     def entra_user_id(self, state: DeviceState) -> str:
         """The Entra object id of the device's user: MDM user -> userPrincipalName -> Graph."""
