@@ -1,7 +1,8 @@
 """Propagation: a check-in that flips a device's compliance, until the directory's device record shows it
 (MDM commit -> feed -> partner queue -> channel). p50/p99 over N flips, one at a time.
 
-- ``--channel windows``: Windows devices, Graph ``PATCH /devices`` as the tenant's MDM application;
+- ``--channel windows``: Windows devices, Graph ``PATCH /devices`` as the tenant's MDM application, paced as
+  ``bootstrap`` paces it (``pacing.py`` defaults);
 - ``--channel intune``: iPhones through the Intune partner compliance channel (``DataUploadMessages``,
   processed by the directory in the background; the partner polls each message with its default interval).
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from tests.integration.partner.conftest import partner_context
 
 from partner_setup import intune_context, percentile, start, start_intune
+from posturebridge.partner.pacing import Pacer
 from posturebridge.partner.worker import Worker
 
 
@@ -37,7 +39,7 @@ def main() -> None:
         ctx = intune_context(world, partner, database)
     else:
         world, servers = start(args.devices)
-        ctx = partner_context(world, database)
+        ctx = partner_context(world, database, pacer=Pacer())
     worker = Worker(ctx, feed_wait=5.0, idle=0.05)
     worker.start()
     rng = random.Random(1)
