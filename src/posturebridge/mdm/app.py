@@ -30,6 +30,7 @@ from posturebridge.mdm.api import admin, agent, compliance_page, compliance_part
 from posturebridge.mdm.api import feed as feed_routes
 from posturebridge.mdm.api import workflows as workflow_routes
 from posturebridge.mdm.api.context import MdmContext
+from posturebridge.mdm.api.fastpath import CheckIns
 from posturebridge.mdm.config import MdmConfig
 from posturebridge.mdm.service import compliance, credentials, feed
 from posturebridge.mdm.service.compliance import SWEEP_BATCH
@@ -49,7 +50,9 @@ def create_app(
     config: MdmConfig | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     connector_http: httpx.Client | None = None,
+    fast_paths: bool = True,
 ) -> FastAPI:
+    """The MDM app. ``fast_paths=False`` leaves every request to the routes (tests compare the two)."""
     sessions = sessionmaker(engine, expire_on_commit=False)
     context = MdmContext(sessions=sessions, config=config or MdmConfig(), clock=clock)
     _watch_feed_commits(sessions, context)
@@ -66,6 +69,8 @@ def create_app(
     app.include_router(compliance_page.router(context, page_key))
     app.state.workflows = runner = build_runner(settings, context, connector_http)
     app.router.lifespan_context = _lifespan(context, runner)
+    if fast_paths:
+        app.add_middleware(CheckIns, context=context, handlers=app.exception_handlers)
     return app
 
 

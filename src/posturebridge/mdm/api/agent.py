@@ -31,6 +31,23 @@ SampleBody = Annotated[
 ]
 
 
+async def answer_check_in(context: MdmContext, device_id: str, body: Any, credential: str) -> Response:
+    """What ``POST /devices/{device_id}/samples`` answers once its body is parsed and its credential hashed:
+    the route and its fast path (``mdm.api.fastpath``) both answer with this. Refusals are raised."""
+    arrival = compliance.Arrival(None, device_id, body, credential_hash=credential)
+    result = await context.check_ins.take(arrival)
+    answer = schemas.CheckInResponse(
+        device_id=result.device_id,
+        disposition="accepted" if result.accepted else "ignoredStale",
+        reason=result.reason,
+        compliance_state=result.compliance_state,
+        is_compliant=result.is_compliant,
+        evaluation=result.evaluation_document,
+    )
+    # Serialised once, here: returning the model would have FastAPI dump, validate and dump it again.
+    return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
+
+
 def router(context: MdmContext) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     Device = Annotated[DevicePrincipal, Depends(device_auth(context))]
@@ -62,18 +79,7 @@ def router(context: MdmContext) -> APIRouter:
         """Check in a posture sample; a stale one is ignored, a replayed one refused (409).
 
         Answered once the sample's transaction has committed; concurrent check-ins share one."""
-        arrival = compliance.Arrival(None, device_id, body, credential_hash=credential)
-        result = await context.check_ins.take(arrival)
-        answer = schemas.CheckInResponse(
-            device_id=result.device_id,
-            disposition="accepted" if result.accepted else "ignoredStale",
-            reason=result.reason,
-            compliance_state=result.compliance_state,
-            is_compliant=result.is_compliant,
-            evaluation=result.evaluation_document,
-        )
-        # Serialised once, here: returning the model would have FastAPI dump, validate and dump it again.
-        return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
+        return await answer_check_in(context, device_id, body, credential)
 
     @api.get("/device", response_model=schemas.DeviceOut, tags=["device agent"])
     def own_device(principal: Device) -> schemas.DeviceOut:
