@@ -35,8 +35,10 @@ def chromium_path() -> str | None:
     return next((path for path in candidates if path and Path(path).exists()), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module: Playwright's sync API keeps an event loop running in this thread while
+    it is open, so it must be closed before other modules' tests call asyncio.run()."""
     path = chromium_path()
     if path is None:
         pytest.skip("Chromium is not installed (apt-get install chromium, or set POSTUREBRIDGE_CHROMIUM)")
