@@ -28,12 +28,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import httpx
 from sqlalchemy.orm import sessionmaker
 
 from mdm_setup import drop_database, fresh_database, percentile, sample, seed, start_server
+from posturebridge.cli.common import load_settings
 from posturebridge.common.database import make_engine, unit_of_work
 from posturebridge.mdm.service import compliance
 from posturebridge.mdm.service.compliance import ConfigurationCache
+from posturebridge.runner import bind_socket, serve
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -204,6 +207,7 @@ def run(
     processes: int,
     http_runs: int,
     postgres: str,
+    routes_only: bool = False,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as workdir:
         url, admin = fresh_database(database, Path(workdir), postgres)
@@ -214,28 +218,63 @@ def run(
             sequences: dict[str, int] = {}
             service = service_ingest(url, fleet, samples, 1, sequences)
             batched = service_ingest(url, fleet, samples, batch, sequences)
-            process, base = start_server(url, Path(workdir))
+            servers = {"http": start_server(url, Path(workdir))}
+            if routes_only:
+                servers[ROUTES_ONLY] = _start_without_fast_path(url, Path(workdir))
             try:
-                runs = []
-                for attempt in range(1, http_runs + 1):
-                    cpu = cpu_seconds(process.pid)
-                    figures = http_ingest(base, fleet, http_samples, connections, processes, 1_000_000 * attempt)
-                    figures["cpu_ms"] = (cpu_seconds(process.pid) - cpu) * 1000 / figures["samples"]
-                    runs.append(figures)
+                runs: dict[str, list[dict[str, float]]] = {path: [] for path in servers}
+                for attempt in range(http_runs):
+                    for index, (path, (process, base)) in enumerate(servers.items()):
+                        cpu = cpu_seconds(process.pid)
+                        first = 1_000_000 * (1 + attempt * len(servers) + index)
+                        figures = http_ingest(base, fleet, http_samples, connections, processes, first)
+                        figures["cpu_ms"] = (cpu_seconds(process.pid) - cpu) * 1000 / figures["samples"]
+                        figures["load"] = os.getloadavg()[0]
+                        runs[path].append(figures)
             finally:
-                process.terminate()
-                process.wait(timeout=15)
+                for process, _ in servers.values():
+                    process.terminate()
+                    process.wait(timeout=15)
         finally:
             drop_database(url, admin)
+    best = {path: max(every, key=lambda figures: figures["per_second"]) for path, every in runs.items()}
     return {
         "database": database,
         "devices": devices,
         "enrol_s": seeding,
         "service": service,
         f"service, {batch} per transaction": batched,
-        "http": max(runs, key=lambda figures: figures["per_second"]),
+        **best,
         "http_runs": runs,
     }
+
+
+ROUTES_ONLY = "http, routes only"
+"""The A/B row: the same server with the check-in fast path off (``create_app(fast_paths=False)``)."""
+
+
+def _start_without_fast_path(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``serve mdm`` as ``start_server`` runs it, but every check-in answered by the FastAPI route. The socket
+    is bound and listening here, so the first request waits in its backlog until the server accepts."""
+    sock = bind_socket("127.0.0.1", 0, "mdm")
+    env = {**os.environ, "POSTUREBRIDGE_MDM_DATABASE_URL": url, "POSTUREBRIDGE_LOG_LEVEL": "critical"}
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve-routes-only", str(sock.fileno()), str(workdir)]
+    with sock:
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, pass_fds=(sock.fileno(),))
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    if httpx.get(f"{base}/healthz", timeout=60).status_code != 200:
+        process.kill()
+        raise RuntimeError("the MDM without the fast path did not start")
+    return process, base
+
+
+def _serve_routes_only(fd: int, workdir: str) -> None:
+    import functools
+
+    from posturebridge.mdm import app as mdm_app
+
+    mdm_app.create_app = functools.partial(mdm_app.create_app, fast_paths=False)  # type: ignore[assignment]
+    serve(load_settings(data_dir=Path(workdir)), "mdm", fd=fd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,8 +288,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-runs", type=int, default=3, help="HTTP runs on the same server; the best is shown")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; '' to skip PostgreSQL")
     parser.add_argument("--small", action="store_true", help="a few seconds, for tests")
+    parser.add_argument(
+        "--ab", action="store_true", help="alternate each HTTP run with one against a server without the fast path"
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-routes-only", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_routes_only:
+        _serve_routes_only(int(args.serve_routes_only[0]), args.serve_routes_only[1])
+        return 0
     if args.client:
         print(json.dumps(_client(json.loads(Path(args.client).read_text()))))
         return 0
@@ -272,15 +318,17 @@ def main(argv: list[str] | None = None) -> int:
             args.client_processes,
             args.http_runs,
             args.postgres,
+            args.ab,
         )
-        for path in ("service", f"service, {args.batch} per transaction", "http"):
+        for path in ("service", f"service, {args.batch} per transaction", *figures["http_runs"]):
             f = figures[path]
             print(
                 f"| {database} | {path} | {f['samples']:,.0f} | {f['per_second']:,.0f} | "
                 f"{f['p50_ms']:.2f} | {f['p99_ms']:.2f} | {f['cpu_ms']:.2f} |"
             )
-        every = ", ".join(f"{f['per_second']:,.0f}" for f in figures["http_runs"])
-        print(f"<!-- {database}: http runs {every} samples/s -->")
+        for path, runs in figures["http_runs"].items():
+            every = ", ".join(f"{f['per_second']:,.0f} ({f['cpu_ms']:.2f} ms, load {f['load']:.1f})" for f in runs)
+            print(f"<!-- {database}: {path} runs {every} samples/s (CPU ms/sample, load after) -->")
         print(
             f"<!-- {database}: enrolling {args.devices} devices took {figures['enrol_s']:.1f} s; the HTTP clients "
             f"used {figures['http']['client_cpu_s']:.1f} CPU s; load average now {os.getloadavg()[0]:.1f} -->"
