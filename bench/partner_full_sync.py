@@ -144,7 +144,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0, help="length of each run under the limits")
     parser.add_argument("--warmup", type=float, default=30.0)
     parser.add_argument("--fast-rate", type=float, default=1_000.0, help="pacer start of the fast run")
-    parser.add_argument("--runs", default="off,documented,fast,drained", help="of off,faults,documented,fast,drained")
+    parser.add_argument(
+        "--runs", default="off,documented,fast,drained", help="of off,faults,documented,fast,drained,drainedfast"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     enrolled = min(args.enrolled, args.devices)
@@ -165,6 +167,8 @@ def main() -> None:
             runs.append(("documentedFastStart", PacingConfig(initial_rate=args.fast_rate), False))
         if "drained" in wanted:
             runs.append(("documentedDrained", PacingConfig(), True))
+        if "drainedfast" in wanted:
+            runs.append(("documentedDrainedFastStart", PacingConfig(initial_rate=args.fast_rate), True))
         for name, config, drained in runs:
             figures[name] = paced(world, args.concurrency, config, args.seconds, args.warmup, drained)
             figures[name]["load"] = os.getloadavg()[0]

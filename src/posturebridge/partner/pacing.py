@@ -10,9 +10,9 @@ The rate adapts (AIMD, with the server's own hints):
 
 - a 429 that names the limit it hit (``x-ms-throttle-scope``: one of the app+tenant, tenant or app limits
   the whole channel shares) is congestion. The rate drops to just under what the server accepted since the
-  congestion began (its refill rate, once its bucket is empty), or multiplicatively when that is not known
-  yet; at most once per ``cooldown_seconds``, since answers to requests already sent still carry the old
-  rate's 429s. The bucket holds every request of the channel for the ``Retry-After``.
+  congestion began (its refill rate, once its bucket is empty), or, when that is not known yet, to a
+  fraction of what was actually sent; at most once per ``cooldown_seconds``, since answers to requests
+  already sent still carry the old rate's 429s. The bucket holds every request of the channel for the ``Retry-After``.
 - ``x-ms-throttle-limit-percentage`` (sent only when a limit is over 80 % used) at or above
   ``high_usage`` ends the probing. Once a congestion has shown the server's refill rate, the rate follows
   the percentage around that estimate (``target_usage`` maps to the estimate, ``gain`` per point away), so
@@ -148,13 +148,15 @@ class Pacer:
         self._full_at = now
         """When the bucket would be full again: reservations move it on by cost / rate (GCRA)."""
         self._hold_until = now
+        self._holds = 0
         self._estimate: float | None = None
         self._probe_from = now
         self._held_back = False
         self._calm_until = -math.inf
         self._congestion_since: float | None = None
         self._last_congestion = -math.inf
-        self._accepted: deque[tuple[float, int]] = deque()
+        self._answered: deque[tuple[float, int, int]] = deque()
+        """(moment, accepted, sent) of the recent answers."""
         self._windows: deque[Window] = deque(maxlen=self.config.history_windows)
         self._decreases = 0
 
@@ -178,12 +180,17 @@ class Pacer:
             return wait
 
     def acquire(self, cost: float) -> None:
-        """Block until ``cost`` requests may go, and past any hold that began meanwhile."""
-        wait = self.reserve(cost)
-        while wait > 0:
-            self.sleep(wait)
+        """Block until ``cost`` requests may go. A hold that begins meanwhile voids the reservation: the
+        requests queue again behind the hold at the new rate instead of all going the moment it ends."""
+        while True:
             with self._lock:
-                wait = self._hold_until - self.clock()
+                holds = self._holds
+            wait = self.reserve(cost)
+            if wait > 0:
+                self.sleep(wait)
+            with self._lock:
+                if self._holds == holds:
+                    return
 
     def record(self, answers: Iterable[Answer]) -> None:
         """Count the answers and adapt the rate to them."""
@@ -197,9 +204,9 @@ class Pacer:
             window.sent += len(answers)
             window.accepted += accepted
             window.throttled += len(answers) - accepted
-            self._accepted.append((now, accepted))
-            while self._accepted and self._accepted[0][0] < now - self.config.estimate_seconds:
-                self._accepted.popleft()
+            self._answered.append((now, accepted, len(answers)))
+            while self._answered and self._answered[0][0] < now - self.config.estimate_seconds:
+                self._answered.popleft()
             congested = [a for a in answers if a.congestion]
             if congested:
                 self._congested(now, congested)
@@ -226,9 +233,11 @@ class Pacer:
             self._congestion_since = now
         self._last_congestion = now
         if now >= self._calm_until:
-            accepted = self._accepted_rate(self._congestion_since)
+            accepted = self._answered_rate(self._congestion_since, sent=False)
             if accepted is None:
-                rate = self._rate * config.decrease
+                # From what actually went out: a rate far above what the client manages would not slow it.
+                sent = self._answered_rate(now - config.estimate_seconds, sent=True)
+                rate = min(self._rate, sent or self._rate) * config.decrease
             else:
                 # Already at or under what the server accepts: these 429s answer requests sent before.
                 self._estimate = accepted
@@ -241,14 +250,15 @@ class Pacer:
         if waits:
             until = now + max(waits)
             self._hold_until = max(self._hold_until, until)
+            self._holds += 1
             self._full_at = max(self._full_at, until + config.burst / self._rate)
         self._probe_from = now
         self._held_back = False
 
-    def _accepted_rate(self, since: float) -> float | None:
-        """Requests/s the server accepted from ``since`` on: the count after the first answer over the time
-        between the first and last answers (None when that is too short to tell)."""
-        recent = [(t, n) for t, n in self._accepted if t >= since]
+    def _answered_rate(self, since: float, *, sent: bool) -> float | None:
+        """Requests/s the server accepted (or that were sent) from ``since`` on: the count after the first
+        answer over the time between the first and last answers (None when that is too short to tell)."""
+        recent = [(t, n_sent if sent else n_accepted) for t, n_accepted, n_sent in self._answered if t >= since]
         if len(recent) < 3 or recent[-1][0] - recent[0][0] < self.config.cooldown_seconds / 2:
             return None
         return sum(n for _, n in recent[1:]) / (recent[-1][0] - recent[0][0])

@@ -90,6 +90,22 @@ def test_retry_after_holds_every_request_of_the_channel() -> None:
     assert clock.now >= 1_003.0
 
 
+def test_a_hold_that_begins_while_a_batch_waits_sends_it_after_the_hold_at_the_new_rate() -> None:
+    clock = FakeClock()
+    paced = pacer(clock, initial_rate=10.0, burst=10.0, decrease=0.7)
+    paced.acquire(10)
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.slept) == 1:  # meanwhile another batch comes back throttled
+            paced.record([throttled(retry_after=5.0)])
+
+    paced.sleep = sleep
+    paced.acquire(10)
+    assert paced.rate == pytest.approx(7.0)
+    assert clock.now == pytest.approx(1_006.0 + 10 / 7)  # not at 1,006 with every other waiting batch
+
+
 def test_a_429_that_names_no_limit_is_left_to_the_item_retry() -> None:
     clock = FakeClock()
     paced = pacer(clock, initial_rate=100.0)
