@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -200,6 +201,7 @@ def test_check_ins_answer_as_the_route(twins: Twins) -> None:
         ("POST", f"{path}/", own, _sample(10, "n12"), False),
         ("POST", "/api/v1/devices//samples", own, _sample(10, "n12"), False),
         ("POST", f"/api/v1/devices/{twins.device_id}/x/samples", own, _sample(10, "n12"), False),
+        ("POST", path, own, json.dumps(_sample(10, "n13")).encode(), True),  # no content type: left to the route
     ]
     fast, routed = twins.apps()
     answers = _assert_same_answers(fast, routed, requests)
@@ -210,7 +212,7 @@ def test_check_ins_answer_as_the_route(twins: Twins) -> None:
     assert statuses[4:10] == [400] * 6
     assert statuses[10] == 200
     assert statuses[11:19] == [401, 401, 401, 401, 404, 404, 403, 200]
-    assert statuses[19:] == [400] * 8 + [405, 307, 404, 404]
+    assert statuses[19:] == [400] * 8 + [405, 307, 404, 404, 400]
     assert answers[11].headers["WWW-Authenticate"] == 'Bearer realm="mdm"'
     assert answers[0].headers["content-type"] == "application/json"
 
@@ -252,6 +254,7 @@ def test_the_fast_path_answers_check_ins_without_the_routes(twins: Twins) -> Non
                 assert (await client.post(path, headers=json_type, content=body)).status_code == 418, body
             text_type = {**own, "Content-Type": "text/plain"}
             assert (await client.post(path, headers=text_type, content=b"{}")).status_code == 418
+            assert (await client.post(path, headers=own, content=b"{}")).status_code == 418  # no content type
             assert (await client.get(path, headers=own)).status_code == 418
 
     asyncio.run(scenario())

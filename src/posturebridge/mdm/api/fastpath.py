@@ -7,10 +7,10 @@ body are the route's, without linear route matching over the administration rout
 FastAPI's request handling, which cost about as much CPU as the check-in itself.
 
 It must never answer a request the route would answer differently. It takes only a JSON object sent as
-``application/json`` (or with no content type); anything else (another content type, an empty body, JSON
-that does not parse or is not an object) is handed to the routes untouched, body included, and answered
-there. The sample itself (its schema, sequence, nonce, time) is validated where the route has it validated:
-by the check-in service, in the writer's transaction.
+``application/json``; anything else (another content type or none, an empty body, JSON that does not parse
+or is not an object) is handed to the routes untouched, body included, and answered there. The sample
+itself (its schema, sequence, nonce, time) is validated where the route has it validated: by the check-in
+service, in the writer's transaction.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def check_in_device(method: str, path: str, root_path: str = "") -> str | None:
 
 def _json_object(content_type: str | None, body: bytes) -> dict[str, Any] | None:
     """The body as FastAPI hands it to the route when it is a JSON object sent as JSON; otherwise None."""
-    if not body or (content_type and content_type.partition(";")[0].strip().lower() != "application/json"):
-        return None
+    if not body or content_type is None or content_type.partition(";")[0].strip().lower() != "application/json":
+        return None  # without a content type FastAPI's strict content type leaves the body unparsed
     try:
         parsed = json.loads(body)
     except Exception:  # not JSON: the route answers with its validation error
