@@ -1,7 +1,6 @@
 """Workflow rules, their runs, custom connectors (administration) and sensor results (the device agent
 reports them; administrators read them)."""
 
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
