@@ -23,7 +23,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from posturebridge.cli.common import load_settings
-from posturebridge.common.clock import utcnow
+from posturebridge.common.clock import aware, utcnow
 from posturebridge.common.database import make_engine, migrate, unit_of_work
 from posturebridge.common.errors import CommandError, StartupError
 from posturebridge.mdm.client import MdmApiError
@@ -97,7 +97,7 @@ def dead_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
                 "attempts": item.attempts,
                 "lastStatus": item.last_status,
                 "reason": item.last_error,
-                "since": str(queue.aware(item.updated_at)),
+                "since": str(aware(item.updated_at)),
             }
             for item in queue.dead_letters(session)
         ]
@@ -229,7 +229,7 @@ def devices(
                 "state": item.state,
                 "entraDeviceId": item.desired.get("entraDeviceId"),
                 "reason": item.last_error,
-                "since": str(queue.aware(item.updated_at)),
+                "since": str(aware(item.updated_at)),
             }
             for item in items
         ]

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def aware(moment: dt.datetime) -> dt.datetime:
+@overload
+def aware(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: dt.datetime | None) -> dt.datetime | None: ...
+def aware(moment: dt.datetime | None) -> dt.datetime | None:
     """A stored moment with its zone: SQLite hands datetimes back without one, and they were stored in UTC."""
+    if moment is None:
+        return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 

@@ -170,9 +170,7 @@ def device_info(device: Device) -> DeviceInfo:
         profile_type=device.profile_type,
         system_labels=tuple(device.system_labels or ()),
         extension_attributes=dict(device.extension_attributes or {}),
-        compliance_expiration_date_time=(
-            aware(device.compliance_expiration_date_time) if device.compliance_expiration_date_time else None
-        ),
+        compliance_expiration_date_time=aware(device.compliance_expiration_date_time),
     )
 
 

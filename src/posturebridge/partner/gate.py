@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posturebridge.common.clock import utcnow
+from posturebridge.common.clock import aware, utcnow
 from posturebridge.common.database import unit_of_work
 from posturebridge.mdm.client import MdmApiError, MdmClient
 from posturebridge.partner import link, queue, scope
@@ -148,7 +148,7 @@ class DirectoryGate:
             log.warning("reading the MDM's directory sync requests failed: %s", exc)
         with unit_of_work(self.sessions) as session:
             last = scope.latest(session)
-            last_run = queue.aware(last.started_at) if last is not None else None
+            last_run = aware(last.started_at) if last is not None else None
             answered = request_id is None or session.scalar(
                 select(DirectorySync.id).where(DirectorySync.request_id == request_id).limit(1)
             )

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from posturebridge.common.clock import aware
 from posturebridge.partner.models import CallRecord, DeliveryItem, FeedCursor, ShadowRecord
 from posturebridge.partner.retry import RetryDecision, Verdict
 
@@ -178,13 +179,6 @@ class Completion:
     calls: tuple[CallRecordIn, ...] = field(default=())
     shadow: ShadowRecordIn | None = None
     """Shadow mode: recorded instead of written; the item rests as ``shadowed``."""
-
-
-def aware(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back without a zone; they were stored in UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def begin_write(session: Session) -> None:
@@ -565,7 +559,7 @@ def unforwarded(session: Session, limit: int) -> list[StoredCall]:
             int(row.id),
             CallRecordIn(
                 row.device_id,
-                aware(row.occurred_at) or row.occurred_at,
+                aware(row.occurred_at),
                 row.channel,
                 row.request_summary,
                 row.response_status,

@@ -40,7 +40,6 @@ from posturebridge.directory.intune.partners import (
     GROUP_TARGET,
     ONBOARDED_COLUMN,
     TARGET_TYPES,
-    aware,
     effective_state,
     service_endpoints,
     target_type,
@@ -82,7 +81,7 @@ def render(partner: ComplianceManagementPartner, ctx: GraphRequest) -> dict[str,
     item: dict[str, Any] = {
         "@odata.type": ENTITY,
         "id": partner.id,
-        "lastHeartbeatDateTime": graph_datetime(aware(partner.last_heartbeat_date_time)),
+        "lastHeartbeatDateTime": graph_datetime(partner.last_heartbeat_date_time),
         "partnerState": effective_state(partner, ctx.now),
         "displayName": partner.display_name,
     }

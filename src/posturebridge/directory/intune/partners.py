@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from posturebridge.common.clock import aware
 from posturebridge.directory.models import ComplianceManagementPartner
 
 GROUP_TARGET = "groupAssignmentTarget"
@@ -38,13 +39,6 @@ ONBOARDED_COLUMN = {
     "windows": "windows_onboarded",
 }
 BETA_ONLY_PLATFORMS = frozenset({"linux", "windows"})  # linux: beta only; windows: this project's extension
-
-
-def aware(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back without a zone; they were stored in UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def effective_state(partner: ComplianceManagementPartner, now: dt.datetime) -> str:

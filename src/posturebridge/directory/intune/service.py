@@ -35,12 +35,13 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from posturebridge.common.clock import aware
 from posturebridge.directory import catalog
 from posturebridge.directory.audit import Change, Initiator, Target, record
 from posturebridge.directory.auth.tokens import InvalidToken, TokenIssuer
 from posturebridge.directory.graph.devices import record_device_update
 from posturebridge.directory.intune import errors
-from posturebridge.directory.intune.partners import aware, onboarded, user_in_scope
+from posturebridge.directory.intune.partners import onboarded, user_in_scope
 from posturebridge.directory.intune.wire import DeviceReport, Upload, parse_upload, platform_of
 from posturebridge.directory.models import (
     AppRoleAssignment,
@@ -240,7 +241,7 @@ def require_provisioned(session: Session, caller: PartnerCaller) -> list[Complia
 def render_policy(policy: PartnerCompliancePolicy, base: str) -> dict[str, Any]:
     return {
         "odata.id": f"{base}/PartnerCompliancePolicies(guid'{policy.id}')",
-        "odata.etag": f"W/\"datetime'{aware(policy.created_date_time).isoformat()}'\"",  # type: ignore[union-attr]
+        "odata.etag": f"W/\"datetime'{aware(policy.created_date_time).isoformat()}'\"",
         "Id": policy.id,
         "DisplayName": policy.display_name,
         "Description": policy.description,

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from posturebridge.common.clock import aware
 from posturebridge.common.database import unit_of_work
 from posturebridge.partner import hosting, onboarding
 from posturebridge.partner.api import schemas
@@ -33,7 +34,6 @@ from posturebridge.partner.hosting import OrganisationHost
 from posturebridge.partner.models import Registration
 from posturebridge.partner.onboarding import ConsentAnswer, ConsentLink, OnboardingError, RegistrationRequest
 from posturebridge.partner.publisher import PublisherSource, consent_link
-from posturebridge.partner.queue import aware
 from posturebridge.partner.settings import PartnerSettings
 from posturebridge.partner.tenancy import Publisher
 
@@ -76,8 +76,8 @@ def render(row: Registration, consent_url: str | None = None) -> schemas.Organis
         consented_date_time=aware(row.consented_at),
         enabled_date_time=aware(row.enabled_at),
         last_heartbeat_date_time=aware(row.last_heartbeat_at),
-        created_date_time=aware(row.created_at) or row.created_at,
-        modified_date_time=aware(row.updated_at) or row.updated_at,
+        created_date_time=aware(row.created_at),
+        modified_date_time=aware(row.updated_at),
     )
 
 
