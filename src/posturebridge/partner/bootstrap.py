@@ -18,10 +18,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from posturebridge.common.clock import utcnow
-from posturebridge.common.database import make_engine, migrate, unit_of_work
+from posturebridge.common.database import make_engine, migrate
 from posturebridge.common.errors import StartupError
 from posturebridge.mdm.client import MdmClient
-from posturebridge.partner import queue
 from posturebridge.partner.channels import ChannelRegistry
 from posturebridge.partner.channels.intune import IntuneChannel, IntuneSetup
 from posturebridge.partner.channels.windows import WindowsChannel
@@ -31,7 +30,7 @@ from posturebridge.partner.graph_client import Credential, GraphClient, MsalHttp
 from posturebridge.partner.pacing import Pacer
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import AUTHORITY_HOST, PartnerSettings
-from posturebridge.partner.shadow import ShadowChannel
+from posturebridge.partner.shadow import channels_for_mode
 
 
 @dataclass
@@ -72,14 +71,6 @@ def graph_client(
         instance_discovery=settings.authority_host.rstrip("/") == AUTHORITY_HOST,
     )
     return GraphClient(settings.graph_url, tokens, http)
-
-
-def shadowed(registry: ChannelRegistry, graph: GraphClient) -> ChannelRegistry:
-    """The same routes with every channel replaced by a shadow of it (reads and What If through ``graph``)."""
-    shadows = ChannelRegistry()
-    for name in registry.names:
-        shadows.register(ShadowChannel(name, graph))
-    return shadows
 
 
 def build(
@@ -129,12 +120,7 @@ def build(
         pacer = Pacer(pacing) if pacing is not None else None
         registry.register(WindowsChannel(windows_graph, pacer=pacer))
         graph = graph or windows_graph
-    if settings.shadow_mode and graph is not None:
-        registry = shadowed(registry, graph)
-    elif not settings.shadow_mode:
-        with unit_of_work(sessions) as session:
-            queue.release_shadowed(session, utcnow())
-            session.commit()
+    registry = channels_for_mode(settings.shadow_mode, registry, graph, sessions, utcnow())
     policy = RetryPolicy(settings.backoff_base_seconds, settings.backoff_cap_seconds, settings.max_attempts)
     context = DeliveryContext(
         sessions=sessions,

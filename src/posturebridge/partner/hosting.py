@@ -39,6 +39,7 @@ from posturebridge.partner.pacing import Pacer, Pacers
 from posturebridge.partner.publisher import PublisherSource
 from posturebridge.partner.retry import RetryPolicy
 from posturebridge.partner.settings import PartnerSettings
+from posturebridge.partner.shadow import channels_for_mode
 from posturebridge.partner.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -217,6 +218,7 @@ class OrganisationHost:
             )
         )
         sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        channels = channels_for_mode(settings.shadow_mode, channels, connection.graph, sessions, self.clock())
         context = DeliveryContext(
             sessions=sessions,
             mdm=mdm,

@@ -29,8 +29,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from posturebridge.common.clock import utcnow
-from posturebridge.partner.channels import Delivery
+from posturebridge.common.database import unit_of_work
+from posturebridge.partner import queue
+from posturebridge.partner.channels import ChannelRegistry, Delivery
 from posturebridge.partner.graph_client import ApiResponse, GraphClient, compact, odata_quote
 from posturebridge.partner.queue import CallRecordIn, Claimed
 
@@ -256,6 +260,23 @@ class ShadowChannel:
         if not answer.ok or not isinstance(answer.body, dict):
             raise ShadowLookupError(f"GET {path.split('?')[0]}: {answer.error_text()}")
         return answer.body
+
+
+def channels_for_mode(
+    shadow_mode: bool,
+    registry: ChannelRegistry,
+    graph: GraphClient | None,
+    sessions: sessionmaker[Session],
+    now: dt.datetime,
+) -> ChannelRegistry:
+    """The channels to deliver through: in shadow mode each replaced by a :class:`ShadowChannel` reading through
+    ``graph``; otherwise ``registry`` as it is, and every item shadow mode left ``shadowed`` is due again."""
+    if shadow_mode:
+        return registry if graph is None else registry.replaced(lambda name: ShadowChannel(name, graph))
+    with unit_of_work(sessions) as session:
+        queue.release_shadowed(session, now)
+        session.commit()
+    return registry
 
 
 class ShadowLookupError(Exception):

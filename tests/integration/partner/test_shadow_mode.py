@@ -14,9 +14,8 @@ from posturebridge.common.database import unit_of_work
 from posturebridge.directory import tenants
 from posturebridge.directory.models import Application, Device, DeviceRegisteredPrincipal, ServicePrincipal, Tenant
 from posturebridge.partner import queue
-from posturebridge.partner.bootstrap import shadowed
 from posturebridge.partner.channels.windows import WindowsChannel
-from posturebridge.partner.shadow import EXCHANGE_ONLINE
+from posturebridge.partner.shadow import EXCHANGE_ONLINE, channels_for_mode
 from posturebridge.partner.worker import Worker
 from tests.integration.directory.conftest import DirectoryServer
 from tests.integration.partner.conftest import LiveMdm, World, build_world, partner_context, wait_until
@@ -71,7 +70,7 @@ def test_shadow_mode_records_the_write_and_who_would_lose_access_but_writes_noth
     assert isinstance(channel, WindowsChannel)
     created = channel.graph.call("POST", "/identity/conditionalAccess/policies", json_body=REQUIRE_COMPLIANT)
     assert created.status == 201, created.body
-    ctx.channels = shadowed(enforcing, channel.graph)
+    ctx.channels = channels_for_mode(True, enforcing, channel.graph, ctx.sessions, ctx.clock())
     before = world.directory_view()
 
     worker = Worker(ctx, feed_wait=1.0, idle=0.1)
@@ -135,7 +134,7 @@ def test_a_shadowed_device_that_is_not_in_the_directory_says_so(
     with directory_server.session() as session:
         session.query(Device).filter(Device.device_id == world.devices[0].entra_device_id).delete()
         session.commit()
-    ctx.channels = shadowed(ctx.channels, channel.graph)
+    ctx.channels = channels_for_mode(True, ctx.channels, channel.graph, ctx.sessions, ctx.clock())
     worker = Worker(ctx, feed_wait=1.0, idle=0.1)
     worker.start()
     try:

@@ -10,7 +10,7 @@ error to show, and a record of every call made for the device's CA log. Channels
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -85,3 +85,10 @@ class ChannelRegistry:
     @property
     def names(self) -> list[str]:
         return sorted(self._channels)
+
+    def replaced(self, make: Callable[[str], Channel]) -> ChannelRegistry:
+        """The same routes, every channel replaced by ``make(name)`` (shadow mode's stand-ins)."""
+        copy = ChannelRegistry(self._routes)
+        for name in self.names:
+            copy.register(make(name))
+        return copy
