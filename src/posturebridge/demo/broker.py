@@ -12,12 +12,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from posturebridge.directory import tenants
+from posturebridge.directory import catalog, tenants
 from posturebridge.directory.models import Application, Tenant
 
 BROKER_NAME = "posturebridge broker (Authenticator / Company Portal)"
 BROKER_REDIRECT_URI = "http://localhost/broker"
-EXCHANGE_ONLINE = "00000002-0000-0ff1-ce00-000000000000"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
 
 
@@ -40,6 +39,11 @@ def ensure_broker(session: Session, tenant: Tenant, now: dt.datetime) -> dict[st
             resource_app_id=tenants.DEVICE_REGISTRATION_SERVICE_APP_ID,
         )
         tenants.grant_delegated_permissions(
-            session, tenant, principal, ["EWS.AccessAsUser.All"], now=now, resource_app_id=EXCHANGE_ONLINE
+            session,
+            tenant,
+            principal,
+            ["EWS.AccessAsUser.All"],
+            now=now,
+            resource_app_id=catalog.EXCHANGE_ONLINE_APP_ID,
         )
     return {"client_id": application.app_id, "redirect_uri": BROKER_REDIRECT_URI}

@@ -432,7 +432,7 @@ class Story:
                 return record if record and record.get("isCompliant") is True and record.get("isManaged") else None
 
             record = self.wait(f"{name} to be marked managed and compliant in Entra", delivered, timeout=90)
-            n.expect(True, f"{name}: isManaged {record['isManaged']}, isCompliant {record['isCompliant']} in Entra")
+            n.say(f"✓ {name}: isManaged {record['isManaged']}, isCompliant {record['isCompliant']} in Entra")
 
     def sign_in(self, name: str) -> TokenResponse | SignInBlocked:
         agent = self.agents[name]
@@ -468,7 +468,7 @@ class Story:
 
         self.wait("Entra to mark the iPhone not compliant", not_compliant, interval=0.02)
         self.facts["propagation_ms"] = (time.monotonic() - started) * 1000
-        n.expect(True, f"Entra marked it not compliant {self.facts['propagation_ms']:.0f} ms after the check-in")
+        n.say(f"✓ Entra marked it not compliant {self.facts['propagation_ms']:.0f} ms after the check-in")
         blocked = self.sign_in("iphone")
         n.expect(
             isinstance(blocked, SignInBlocked) and blocked.error_code == 53000,
